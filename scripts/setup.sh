@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs everything Holdfast needs to build, run and test, from Debian's
+# package archive only. Idempotent: safe to run again; it installs only what is
+# missing. Run as root (or with sudo available).
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build ccache pkg-config git
+  # libraries (see DESIGN.md "Dependencies")
+  libboost1.81-dev libisal-dev libssl-dev libxxhash-dev libsqlite3-dev
+  nlohmann-json3-dev libcli11-dev libfmt-dev libpugixml-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # real S3 clients and the test runner for end-to-end tests
+  awscli python3 python3-boto3 python3-pytest sqlite3 procps
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all packages present"
+fi

@@ -1,0 +1,186 @@
+// meta: the metadata store — buckets, object versions, where each shard lives,
+// nodes, users, and the queues that connect the commit point to garbage
+// collection.  Start here for meta/.
+//
+// One interface, several backends: SQLite (embedded, WAL; the default) now,
+// PostgreSQL when several gateways share a cluster. The interface is
+// deliberately made of small, whole transactions (no open cursors, no
+// callbacks holding locks) so that a networked backend fits it unchanged.
+//
+// The commit point of a PUT (ARCHITECTURE.md):
+//   1. BeginWrite() records a pending write: the version id and the nodes that
+//      will receive its shards. From here on, garbage collection can always
+//      find those shards.
+//   2. The gateway streams the shards; nodes make them durable.
+//   3. CommitObject() atomically inserts the version row with its shard
+//      locations, removes the pending write, and (for an overwrite) moves the
+//      replaced version's shards to the GC queue. The row is the commit.
+//   4. If the write fails, AbortWrite() moves the pending shards to the GC
+//      queue. If the gateway dies instead, ExpiredPendingWrites() finds the
+//      pending write later and the sweeper aborts it.
+// Shards are deleted from nodes only from the GC queue.
+//
+// Metadata per object is constant in the object's size: one version row plus
+// one row per shard (k+m), never per block.
+//
+// Thread-safety: every method may be called from any thread; each is one
+// transaction.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace holdfast::meta {
+
+struct Bucket {
+  std::string name;
+  std::string owner_id;
+  std::string region;
+  int64_t created_unix_ms = 0;
+};
+
+enum class ShardState { kOk, kMissing };
+
+struct ShardLocation {
+  int shard_index = 0;
+  std::string node_id;  // empty when kMissing and never placed
+  ShardState state = ShardState::kOk;
+};
+
+struct ObjectVersion {
+  std::string version_id;  // 32 lower-case hex digits; also names the shards
+  std::string bucket;
+  std::string key;
+  uint64_t size_bytes = 0;
+  std::string etag;  // without quotes
+  std::string content_type;
+  std::map<std::string, std::string> user_metadata;  // x-amz-meta-* (lower-case names, no prefix)
+  int64_t created_unix_ms = 0;
+  int data_shard_count = 0;    // k
+  int parity_shard_count = 0;  // m
+  uint32_t block_size_bytes = 0;
+  std::vector<ShardLocation> shards;  // k+m entries, by shard index
+};
+
+struct PendingWrite {
+  std::string version_id;
+  std::string bucket;
+  std::string key;
+  int64_t started_unix_ms = 0;
+  std::vector<ShardLocation> shards;  // planned nodes (kOk = will be written)
+};
+
+// A shard that must be deleted from its node.
+struct GcItem {
+  int64_t id = 0;
+  std::string version_id;
+  int shard_index = 0;
+  std::string node_id;
+  int64_t queued_unix_ms = 0;
+};
+
+struct NodeRecord {
+  std::string id;
+  std::string provider;
+  std::string site;
+  std::string endpoint;  // "host:port" of the node API
+  uint64_t capacity_bytes = 0;
+  uint64_t used_bytes = 0;
+  int64_t first_seen_unix_ms = 0;
+  int64_t last_heartbeat_unix_ms = 0;
+};
+
+struct AccessKey {
+  std::string access_key_id;
+  std::string secret_key;
+  std::string user_id;
+};
+
+struct ListQuery {
+  std::string prefix;
+  std::string delimiter;    // empty = none
+  std::string start_after;  // exclusive; keys and common prefixes after this
+  int max_keys = 1000;      // 1..1000
+};
+
+struct ListedObject {
+  std::string key;
+  uint64_t size_bytes = 0;
+  std::string etag;
+  int64_t modified_unix_ms = 0;
+};
+
+struct ListResult {
+  std::vector<ListedObject> objects;         // in key order
+  std::vector<std::string> common_prefixes;  // in order, each counted in max_keys
+  bool is_truncated = false;
+  // When truncated: the last key or common prefix returned; pass it back as
+  // start_after to continue.
+  std::string next_start_after;
+};
+
+// A shard recorded on a node, for repair and drain ("everything on node X").
+struct ShardRef {
+  std::string version_id;
+  int shard_index = 0;
+};
+
+class MetaStore {
+ public:
+  virtual ~MetaStore() = default;
+
+  // Buckets.
+  virtual Status CreateBucket(const Bucket& bucket) = 0;  // kAlreadyExists
+  virtual Result<Bucket> GetBucket(const std::string& name) = 0;  // kNotFound
+  virtual Result<std::vector<Bucket>> ListBuckets(const std::string& owner_id) = 0;
+  // kNotFound; kConflict while it holds objects or pending writes.
+  virtual Status DeleteBucket(const std::string& name) = 0;
+
+  // The write protocol (see above).
+  virtual Status BeginWrite(const PendingWrite& pending) = 0;
+  // kNotFound if the bucket vanished meanwhile (the write is then aborted).
+  // Returns the versions it replaced (already queued for GC).
+  virtual Result<std::vector<std::string>> CommitObject(const ObjectVersion& version) = 0;
+  virtual Status AbortWrite(const std::string& version_id) = 0;
+  virtual Result<std::vector<PendingWrite>> ExpiredPendingWrites(int64_t started_before_unix_ms,
+                                                                 int limit) = 0;
+
+  // Objects: the current version of a key. kNotFound if none.
+  virtual Result<ObjectVersion> GetObject(const std::string& bucket, const std::string& key) = 0;
+  // Removes the current version and queues its shards for GC. kNotFound if none.
+  virtual Status DeleteObject(const std::string& bucket, const std::string& key) = 0;
+  virtual Result<ListResult> ListObjects(const std::string& bucket, const ListQuery& query) = 0;
+
+  // Shard bookkeeping.
+  virtual Result<std::vector<ShardRef>> ShardsOnNode(const std::string& node_id,
+                                                     const ShardRef& after, int limit) = 0;
+  virtual Status SetShardState(const std::string& version_id, int shard_index,
+                               const std::string& node_id, ShardState state) = 0;
+  // Versions with at least one shard not kOk, fewest healthy shards first.
+  virtual Result<std::vector<std::string>> UnderProtectedVersions(int limit) = 0;
+
+  // Garbage collection queue.
+  virtual Result<std::vector<GcItem>> NextGcItems(int limit) = 0;
+  virtual Status CompleteGcItem(int64_t id) = 0;
+
+  // Nodes (registered by heartbeat).
+  virtual Status UpsertNode(const NodeRecord& node) = 0;
+  virtual Result<std::vector<NodeRecord>> ListNodes() = 0;
+
+  // Users and S3 credentials.
+  virtual Status PutAccessKey(const AccessKey& key) = 0;
+  virtual Result<AccessKey> GetAccessKey(const std::string& access_key_id) = 0;  // kNotFound
+};
+
+// Opens (creating if needed) the SQLite store at `path`, in WAL mode with
+// synchronous=FULL, and applies schema migrations.
+Result<std::unique_ptr<MetaStore>> OpenSqliteStore(const std::filesystem::path& path);
+
+}  // namespace holdfast::meta

@@ -1,0 +1,142 @@
+// s3: the S3 protocol pieces that need no sockets and no storage — SigV4
+// verification, S3 error documents, XML bodies, and naming rules.
+// Start here for s3/. The gateway (gateway/) glues these to storage.
+//
+// Everything here is pure and thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "common/result.h"
+#include "meta/meta_store.h"
+#include "net/message.h"
+
+namespace holdfast::s3 {
+
+// ---- Errors -------------------------------------------------------------
+// An S3 error as the client sees it. The HTTP status for each code is chosen
+// here, in one table (errors.cpp), following the AWS S3 API Reference.
+struct S3Error {
+  std::string code;      // e.g. "NoSuchKey"
+  std::string message;   // human-readable
+  std::string resource;  // e.g. "/bucket/key"
+  int http_status() const;
+};
+
+S3Error MakeS3Error(std::string code, std::string message, std::string resource = {});
+// The S3 error for an internal error that reached the S3 layer unhandled:
+// kUnavailable -> ServiceUnavailable (503), kTooLarge -> EntityTooLarge,
+// kInvalidArgument -> InvalidArgument, kPermission -> AccessDenied,
+// kNotFound -> NoSuchKey, kConflict -> OperationAborted, others -> InternalError.
+S3Error FromError(const Error& error, std::string resource = {});
+// <?xml ...?><Error><Code/><Message/><Resource/><RequestId/></Error>
+std::string RenderErrorXml(const S3Error& error, std::string_view request_id);
+
+// ---- SigV4 --------------------------------------------------------------
+inline constexpr std::string_view kUnsignedPayload = "UNSIGNED-PAYLOAD";
+inline constexpr std::string_view kStreamingPayload = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD";
+
+struct SigningScope {
+  std::string date;     // YYYYMMDD
+  std::string region;
+  std::string service;  // "s3"
+};
+
+// "AWS4-HMAC-SHA256 Credential=AKID/20130524/us-east-1/s3/aws4_request,
+//  SignedHeaders=host;range;x-amz-date, Signature=<64 hex>"
+struct AuthorizationHeader {
+  std::string access_key_id;
+  SigningScope scope;
+  std::vector<std::string> signed_headers;  // lower-case, as listed
+  std::string signature;                    // 64 lower-case hex digits
+};
+Result<AuthorizationHeader> ParseAuthorizationHeader(std::string_view value);
+
+// The canonical request of SigV4 for S3: the path is decoded and re-encoded
+// once (S3 does not normalise or double-encode), query parameters sorted and
+// encoded, signed headers lower-cased with values trimmed and inner spaces
+// collapsed.
+Result<std::string> CanonicalRequest(const net::Request& request,
+                                     const std::vector<std::string>& signed_headers,
+                                     std::string_view payload_hash);
+std::string StringToSign(std::string_view amz_date, const SigningScope& scope,
+                         std::string_view canonical_request);
+std::string SigningKey(std::string_view secret_key, const SigningScope& scope);  // raw 32 bytes
+std::string Signature(std::string_view signing_key, std::string_view string_to_sign);  // hex
+
+struct VerifiedRequest {
+  std::string access_key_id;
+  std::string user_id;
+  // What the client declared in x-amz-content-sha256: a 64-hex SHA-256 the
+  // body must match (checked by the caller as the body streams),
+  // UNSIGNED-PAYLOAD, or a STREAMING-* value.
+  std::string payload_hash;
+};
+
+using SecretLookup = std::function<Result<meta::AccessKey>(const std::string& access_key_id)>;
+
+// Verifies header-based SigV4 on `request`. Errors are S3 errors:
+// AccessDenied (no/unsupported auth), InvalidAccessKeyId,
+// SignatureDoesNotMatch, RequestTimeTooSkewed (over 15 minutes from `now`),
+// AuthorizationHeaderMalformed, InvalidArgument.
+std::variant<VerifiedRequest, S3Error> VerifyRequest(const net::Request& request,
+                                                     const SecretLookup& lookup,
+                                                     int64_t now_unix_ms);
+
+// ---- Names ----------------------------------------------------------------
+// Bucket naming rules (3-63 chars, lower-case letters, digits, '-' and '.',
+// starts and ends with a letter or digit, not an IP address, no "..",
+// no "xn--" prefix, no "-s3alias" suffix). Returns an InvalidBucketName error.
+std::optional<S3Error> CheckBucketName(std::string_view name);
+// Object keys: 1..1024 bytes of valid UTF-8 (KeyTooLongError above 1024);
+// Holdfast also refuses NUL (InvalidArgument), because the key could not be
+// listed in XML afterwards. "../" and the like are ordinary key bytes: keys
+// never become file-system paths.
+std::optional<S3Error> CheckObjectKey(std::string_view key);
+
+// ---- Addressing -------------------------------------------------------------
+// Splits a request into bucket and key. Path-style "/bucket/key" always;
+// virtual-hosted style when Host is "<bucket>.<base_domain>[:port]".
+struct Target {
+  std::string bucket;  // empty: service-level request (ListBuckets)
+  std::string key;     // decoded; empty: bucket-level request
+};
+std::variant<Target, S3Error> ParseTarget(const net::Request& request, std::string_view base_domain);
+
+// ---- XML bodies -------------------------------------------------------------
+std::string RenderListBuckets(const std::vector<meta::Bucket>& buckets, std::string_view owner_id);
+
+struct ListV2Params {
+  std::string bucket;
+  std::string prefix;
+  std::string delimiter;
+  std::string continuation_token;  // as received
+  std::string start_after;
+  int max_keys = 1000;
+  bool encoding_url = false;       // encoding-type=url
+  bool fetch_owner = false;
+};
+// Continuation tokens are opaque to clients: base64 of the key to resume after.
+std::string MakeContinuationToken(std::string_view start_after);
+Result<std::string> ParseContinuationToken(std::string_view token);
+std::string RenderListObjectsV2(const ListV2Params& params, const meta::ListResult& result,
+                                std::string_view owner_id);
+
+// Parses a CreateBucketConfiguration body (may be empty). Returns the
+// LocationConstraint ("" if none) or MalformedXML.
+std::variant<std::string, S3Error> ParseCreateBucketConfiguration(std::string_view body);
+
+// RFC 7231 date for Last-Modified ("Wed, 12 Oct 2009 17:50:00 GMT") and
+// ISO 8601 for XML ("2009-10-12T17:50:00.000Z").
+std::string HttpDate(int64_t unix_ms);
+std::string IsoDate(int64_t unix_ms);
+std::string XmlEscape(std::string_view text);
+
+}  // namespace holdfast::s3

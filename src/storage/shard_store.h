@@ -1,0 +1,120 @@
+// storage: the node-side shard store.  Start here for storage/.
+//
+// A node keeps one file per shard (one shard = one object version's blocks for
+// one shard index). The file is self-describing, so the catalogue can be
+// rebuilt from shards alone, and every block carries its own checksum, so a
+// read never returns corrupt bytes. The byte layout is in docs/shard-format.md:
+//
+//   block 0 payload (block_size bytes) | u64 LE XXH3-64(payload, seed = 0)
+//   block 1 payload                    | u64 LE XXH3-64(payload, seed = 1)
+//   ...
+//   footer: UTF-8 JSON (ShardFooter)
+//   tail:   u32 LE footer length | u64 LE XXH3-64(footer, seed 0) | "HFSHARD1"
+//
+// Durability: a shard is written to a temporary file, fsynced, renamed into
+// place and the directory fsynced before Commit() returns; only then may the
+// node acknowledge the write. A failed fsync turns the whole store read-only
+// (later writes fail with kIo) rather than pretending the data is safe.
+//
+// Shard ids are validated against a strict pattern (IsValidShardId), so no
+// request can name a path outside the store's directory.
+//
+// Thread-safety: ShardStore methods may be called from many threads at once;
+// a ShardWriter or ShardReader is used by one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace holdfast::storage {
+
+// Identity and shape of one shard, stored in the footer of its file.
+struct ShardFooter {
+  int format_version = 1;
+  std::string bucket;
+  std::string key;
+  std::string version_id;   // the object version this shard belongs to
+  uint64_t object_size_bytes = 0;
+  std::string etag;         // the object's S3 ETag, without quotes
+  int data_shard_count = 0;    // k
+  int parity_shard_count = 0;  // m
+  int shard_index = 0;         // in [0, k+m)
+  uint32_t block_size_bytes = 0;
+  uint64_t block_count = 0;    // blocks in this shard (= stripes of the object)
+  int64_t created_unix_ms = 0;
+};
+
+std::string EncodeFooterJson(const ShardFooter& footer);
+Result<ShardFooter> DecodeFooterJson(std::string_view json);
+
+// The checksum of block `block_index`, as stored after it on disk and sent
+// beside it on the wire.
+uint64_t BlockChecksum(std::span<const uint8_t> payload, uint64_t block_index);
+
+// Shard ids are "<32 lower-case hex digits>.<shard index 0..47>", e.g.
+// "0123456789abcdef0123456789abcdef.3".
+bool IsValidShardId(std::string_view shard_id);
+
+// Writes one shard. Destroying an uncommitted writer removes its temporary
+// file.
+class ShardWriter {
+ public:
+  virtual ~ShardWriter() = default;
+  // Appends the next block. `payload` must be exactly block_size_bytes long.
+  // `checksum` is the sender's BlockChecksum of it; a mismatch is kCorrupt
+  // (the bytes were damaged in transit) and nothing is written.
+  virtual Status AppendBlock(std::span<const uint8_t> payload, uint64_t checksum) = 0;
+  // Writes the footer and makes the shard durable and visible under its id,
+  // replacing any earlier shard with the same id. footer.block_count and
+  // footer.block_size_bytes must match what was appended.
+  virtual Status Commit(const ShardFooter& footer) = 0;
+  virtual uint64_t blocks_written() const = 0;
+};
+
+// Reads one shard, verifying as it goes.
+class ShardReader {
+ public:
+  virtual ~ShardReader() = default;
+  virtual const ShardFooter& footer() const = 0;
+  // Reads and verifies block `block_index` into `out` (block_size_bytes long)
+  // and returns its checksum. kCorrupt if the block fails verification,
+  // kInvalidArgument if the index is past the end.
+  virtual Result<uint64_t> ReadBlock(uint64_t block_index, std::span<uint8_t> out) = 0;
+};
+
+struct StoreUsage {
+  uint64_t shard_count = 0;
+  uint64_t used_bytes = 0;       // bytes in shard files
+  uint64_t capacity_bytes = 0;   // file-system size
+  uint64_t available_bytes = 0;  // file-system free space
+};
+
+class ShardStore {
+ public:
+  // Opens (creating if needed) a store under `data_dir`, and removes
+  // temporary files left by writes that never committed (a crash or a
+  // dropped connection).
+  static Result<std::unique_ptr<ShardStore>> Open(const std::filesystem::path& data_dir);
+  virtual ~ShardStore() = default;
+
+  virtual Result<std::unique_ptr<ShardWriter>> Create(std::string_view shard_id,
+                                                      uint32_t block_size_bytes) = 0;
+  // kNotFound if absent; kCorrupt if the footer or tail fails verification.
+  virtual Result<std::unique_ptr<ShardReader>> Open(std::string_view shard_id) = 0;
+  // Removes a committed shard durably. kNotFound if absent.
+  virtual Status Remove(std::string_view shard_id) = 0;
+  // Ids of all committed shards.
+  virtual Result<std::vector<std::string>> List() = 0;
+  virtual StoreUsage Usage() = 0;
+  // True after an fsync failure: the store refuses writes from then on.
+  virtual bool read_only() const = 0;
+};
+
+}  // namespace holdfast::storage
