@@ -76,16 +76,26 @@ struct VerifiedRequest {
   std::string user_id;
   // What the client declared in x-amz-content-sha256: a 64-hex SHA-256 the
   // body must match (checked by the caller as the body streams),
-  // UNSIGNED-PAYLOAD, or a STREAMING-* value.
+  // UNSIGNED-PAYLOAD, or a STREAMING-* value. Hex digits are lower-cased.
   std::string payload_hash;
+  // The region named in the credential scope. Any region is accepted; the
+  // gateway may compare it with a bucket's region.
+  std::string region;
 };
 
 using SecretLookup = std::function<Result<meta::AccessKey>(const std::string& access_key_id)>;
 
 // Verifies header-based SigV4 on `request`. Errors are S3 errors:
-// AccessDenied (no/unsupported auth), InvalidAccessKeyId,
+// AccessDenied (no/unsupported auth, no valid x-amz-date or Date, or host or
+// an x-amz-* header left unsigned), InvalidAccessKeyId,
 // SignatureDoesNotMatch, RequestTimeTooSkewed (over 15 minutes from `now`),
-// AuthorizationHeaderMalformed, InvalidArgument.
+// AuthorizationHeaderMalformed (syntax, service other than "s3", scope date
+// not the request's date), InvalidRequest (no x-amz-content-sha256),
+// InvalidArgument (bad x-amz-content-sha256 value), InvalidURI (bad
+// percent-escape), NotImplemented (presigned URLs; STREAMING-* payloads,
+// reported only once the seed signature has been verified), or what
+// FromError makes of a failed `lookup` other than kNotFound.
+// The body itself is not checked here: see VerifiedRequest::payload_hash.
 std::variant<VerifiedRequest, S3Error> VerifyRequest(const net::Request& request,
                                                      const SecretLookup& lookup,
                                                      int64_t now_unix_ms);
@@ -93,7 +103,8 @@ std::variant<VerifiedRequest, S3Error> VerifyRequest(const net::Request& request
 // ---- Names ----------------------------------------------------------------
 // Bucket naming rules (3-63 chars, lower-case letters, digits, '-' and '.',
 // starts and ends with a letter or digit, not an IP address, no "..",
-// no "xn--" prefix, no "-s3alias" suffix). Returns an InvalidBucketName error.
+// no "xn--" or "sthree-" prefix, no "-s3alias", "--ol-s3", ".mrap" or
+// "--x-s3" suffix). Returns an InvalidBucketName error.
 std::optional<S3Error> CheckBucketName(std::string_view name);
 // Object keys: 1..1024 bytes of valid UTF-8 (KeyTooLongError above 1024);
 // Holdfast also refuses NUL (InvalidArgument), because the key could not be
@@ -103,7 +114,10 @@ std::optional<S3Error> CheckObjectKey(std::string_view key);
 
 // ---- Addressing -------------------------------------------------------------
 // Splits a request into bucket and key. Path-style "/bucket/key" always;
-// virtual-hosted style when Host is "<bucket>.<base_domain>[:port]".
+// virtual-hosted style when Host is "<bucket>.<base_domain>[:port]" (the
+// bucket may itself contain dots). Names are not checked here (see
+// CheckBucketName, CheckObjectKey); a malformed percent-escape, a path not
+// starting with '/', or "//key" (a key without a bucket) gives InvalidURI.
 struct Target {
   std::string bucket;  // empty: service-level request (ListBuckets)
   std::string key;     // decoded; empty: bucket-level request
@@ -123,7 +137,9 @@ struct ListV2Params {
   bool encoding_url = false;       // encoding-type=url
   bool fetch_owner = false;
 };
-// Continuation tokens are opaque to clients: base64 of the key to resume after.
+// Continuation tokens are opaque to clients: base64 (URL-safe alphabet) of
+// "v1:" and the key to resume after. Parsing anything else gives
+// kInvalidArgument "The continuation token provided is incorrect".
 std::string MakeContinuationToken(std::string_view start_after);
 Result<std::string> ParseContinuationToken(std::string_view token);
 std::string RenderListObjectsV2(const ListV2Params& params, const meta::ListResult& result,
@@ -133,10 +149,13 @@ std::string RenderListObjectsV2(const ListV2Params& params, const meta::ListResu
 // LocationConstraint ("" if none) or MalformedXML.
 std::variant<std::string, S3Error> ParseCreateBucketConfiguration(std::string_view body);
 
-// RFC 7231 date for Last-Modified ("Wed, 12 Oct 2009 17:50:00 GMT") and
+// RFC 7231 date for Last-Modified ("Mon, 12 Oct 2009 17:50:00 GMT") and
 // ISO 8601 for XML ("2009-10-12T17:50:00.000Z").
 std::string HttpDate(int64_t unix_ms);
 std::string IsoDate(int64_t unix_ms);
+// Escapes & < > " ' and writes control characters other than tab and
+// newline (CR included) as character references such as "&#xD;", as S3
+// does. The text should be valid UTF-8; bytes are otherwise passed through.
 std::string XmlEscape(std::string_view text);
 
 }  // namespace holdfast::s3
