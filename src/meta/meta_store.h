@@ -24,7 +24,11 @@
 // one row per shard (k+m), never per block.
 //
 // Thread-safety: every method may be called from any thread; each is one
-// transaction.
+// transaction, so no reader sees half of a commit.
+//
+// Shards queued for GC: every shard of the removed version or pending write
+// that has a node, whatever its state (a shard recorded as missing may still
+// have left a partial file on its node). Schema: docs/metadata-schema.md.
 #pragma once
 
 #include <cstdint>
@@ -35,6 +39,7 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/result.h"
 
 namespace holdfast::meta {
@@ -107,7 +112,9 @@ struct ListQuery {
   std::string prefix;
   std::string delimiter;    // empty = none
   std::string start_after;  // exclusive; keys and common prefixes after this
-  int max_keys = 1000;      // 1..1000
+                            // (byte order; a common prefix containing it is
+                            // not after it)
+  int max_keys = 1000;      // 1..1000; 0 lists nothing, not truncated
 };
 
 struct ListedObject {
@@ -139,16 +146,25 @@ class MetaStore {
   // Buckets.
   virtual Status CreateBucket(const Bucket& bucket) = 0;  // kAlreadyExists
   virtual Result<Bucket> GetBucket(const std::string& name) = 0;  // kNotFound
+  // By name; every owner's buckets when owner_id is empty.
   virtual Result<std::vector<Bucket>> ListBuckets(const std::string& owner_id) = 0;
   // kNotFound; kConflict while it holds objects or pending writes.
   virtual Status DeleteBucket(const std::string& name) = 0;
 
   // The write protocol (see above).
+  // kNotFound if the bucket does not exist; kAlreadyExists for a version id
+  // already pending or committed.
   virtual Status BeginWrite(const PendingWrite& pending) = 0;
   // kNotFound if the bucket vanished meanwhile (the write is then aborted).
-  // Returns the versions it replaced (already queued for GC).
+  // Returns the versions it replaced (already queued for GC). Planned shards
+  // that the committed version does not hold at the same node are queued for
+  // GC. kConflict without a pending write: the write was aborted (by the
+  // gateway or the abandoned-write sweeper) and its shards may be queued
+  // for deletion already. kAlreadyExists if this version id is committed.
   virtual Result<std::vector<std::string>> CommitObject(const ObjectVersion& version) = 0;
+  // Idempotent: no error when there is no such pending write.
   virtual Status AbortWrite(const std::string& version_id) = 0;
+  // Oldest first, with their planned shards.
   virtual Result<std::vector<PendingWrite>> ExpiredPendingWrites(int64_t started_before_unix_ms,
                                                                  int limit) = 0;
 
@@ -159,18 +175,25 @@ class MetaStore {
   virtual Result<ListResult> ListObjects(const std::string& bucket, const ListQuery& query) = 0;
 
   // Shard bookkeeping.
+  // Committed shards recorded at node_id (any state), ordered by (version_id,
+  // shard_index), strictly after `after` (ShardRef{} for the first page).
   virtual Result<std::vector<ShardRef>> ShardsOnNode(const std::string& node_id,
                                                      const ShardRef& after, int limit) = 0;
+  // Records where a committed shard is and whether it is healthy. If it moves
+  // away from a node, the old node's copy is queued for GC. kNotFound.
   virtual Status SetShardState(const std::string& version_id, int shard_index,
                                const std::string& node_id, ShardState state) = 0;
   // Versions with at least one shard not kOk, fewest healthy shards first.
   virtual Result<std::vector<std::string>> UnderProtectedVersions(int limit) = 0;
 
   // Garbage collection queue.
-  virtual Result<std::vector<GcItem>> NextGcItems(int limit) = 0;
+  // Oldest first; items stay queued until completed.
+  // Items with id > after_id, by id (page with the last id returned).
+  virtual Result<std::vector<GcItem>> NextGcItems(int64_t after_id, int limit) = 0;
+  // Idempotent: no error when the item is already gone.
   virtual Status CompleteGcItem(int64_t id) = 0;
 
-  // Nodes (registered by heartbeat).
+  // Nodes (registered by heartbeat). An update keeps first_seen_unix_ms.
   virtual Status UpsertNode(const NodeRecord& node) = 0;
   virtual Result<std::vector<NodeRecord>> ListNodes() = 0;
 
@@ -180,7 +203,9 @@ class MetaStore {
 };
 
 // Opens (creating if needed) the SQLite store at `path`, in WAL mode with
-// synchronous=FULL, and applies schema migrations.
-Result<std::unique_ptr<MetaStore>> OpenSqliteStore(const std::filesystem::path& path);
+// synchronous=FULL, and applies schema migrations. `clock` stamps GC queue
+// entries (GcItem::queued_unix_ms) and must outlive the store.
+Result<std::unique_ptr<MetaStore>> OpenSqliteStore(const std::filesystem::path& path,
+                                                   const Clock& clock = SystemClock());
 
 }  // namespace holdfast::meta

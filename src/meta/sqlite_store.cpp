@@ -1,1 +1,560 @@
-// placeholder: being written
+// The SQLite backend of MetaStore. Schema and commit protocol:
+// docs/metadata-schema.md.
+//
+// Concurrency: one connection, guarded by one mutex; every public method
+// holds the mutex for exactly one transaction (BEGIN IMMEDIATE for writes,
+// a deferred BEGIN for reads). SQLite serialises writers anyway, so a pool
+// would only let reads overlap a commit's fsync; WAL already keeps other
+// processes' readers off the writer's back.
+#include <mutex>
+#include <utility>
+
+#include "meta/meta_store.h"
+#include "meta/sqlite_db.h"
+#include "meta/sqlite_list.h"
+#include "meta/sqlite_rows.h"
+#include "meta/sqlite_schema.h"
+
+namespace holdfast::meta {
+namespace {
+
+using sqlite::Db;
+using sqlite::Stmt;
+using sqlite::Txn;
+
+Error NotFound(std::string message) { return MakeError(Errc::kNotFound, std::move(message)); }
+
+Status CheckLimit(int limit) {
+  if (limit < 0) return MakeError(Errc::kInvalidArgument, "limit must not be negative");
+  return Status::Ok();
+}
+
+Bucket ReadBucket(const Stmt& row) {
+  Bucket bucket;
+  bucket.name = row.ColumnText(0);
+  bucket.owner_id = row.ColumnText(1);
+  bucket.region = row.ColumnText(2);
+  bucket.created_unix_ms = row.ColumnInt(3);
+  return bucket;
+}
+
+Status InsertShards(Db& db, const char* sql, const std::string& version_id,
+                    const std::vector<ShardLocation>& shards) {
+  for (const ShardLocation& shard : shards) {
+    Stmt stmt = db.Prepare(sql);
+    stmt.BindText(1, version_id)
+        .BindInt(2, shard.shard_index)
+        .BindText(3, shard.node_id)
+        .BindText(4, sqlite::ShardStateText(shard.state));
+    META_TRY(stmt.Run());
+  }
+  return Status::Ok();
+}
+
+Status InsertVersion(Db& db, const ObjectVersion& version) {
+  META_ASSIGN_OR_RETURN(const std::string metadata,
+                        sqlite::EncodeUserMetadata(version.user_metadata));
+  Stmt stmt = db.Prepare(R"sql(
+INSERT INTO object_versions (version_id, bucket, key, size_bytes, etag, content_type,
+  user_metadata, created_unix_ms, k, m, block_size_bytes, is_latest)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1))sql");
+  stmt.BindText(1, version.version_id)
+      .BindText(2, version.bucket)
+      .BindText(3, version.key)
+      .BindInt(4, static_cast<int64_t>(version.size_bytes))
+      .BindText(5, version.etag)
+      .BindText(6, version.content_type)
+      .BindText(7, metadata)
+      .BindInt(8, version.created_unix_ms)
+      .BindInt(9, version.data_shard_count)
+      .BindInt(10, version.parity_shard_count)
+      .BindInt(11, version.block_size_bytes);
+  META_TRY(stmt.Run());
+  return InsertShards(db,
+                      "INSERT INTO shards (version_id, shard_index, node_id, state) "
+                      "VALUES (?1, ?2, ?3, ?4)",
+                      version.version_id, version.shards);
+}
+
+Result<bool> VersionExists(Db& db, const std::string& version_id) {
+  Stmt stmt = db.Prepare("SELECT 1 FROM object_versions WHERE version_id = ?1");
+  stmt.BindText(1, version_id);
+  return stmt.Step();
+}
+
+Result<bool> PendingWriteExists(Db& db, const std::string& version_id) {
+  Stmt stmt = db.Prepare("SELECT 1 FROM pending_writes WHERE version_id = ?1");
+  stmt.BindText(1, version_id);
+  return stmt.Step();
+}
+
+class SqliteStore final : public MetaStore {
+ public:
+  SqliteStore(std::unique_ptr<Db> db, const Clock& clock) : db_(std::move(db)), clock_(clock) {}
+
+  Status CreateBucket(const Bucket& bucket) override;
+  Result<Bucket> GetBucket(const std::string& name) override;
+  Result<std::vector<Bucket>> ListBuckets(const std::string& owner_id) override;
+  Status DeleteBucket(const std::string& name) override;
+
+  Status BeginWrite(const PendingWrite& pending) override;
+  Result<std::vector<std::string>> CommitObject(const ObjectVersion& version) override;
+  Status AbortWrite(const std::string& version_id) override;
+  Result<std::vector<PendingWrite>> ExpiredPendingWrites(int64_t started_before_unix_ms,
+                                                         int limit) override;
+
+  Result<ObjectVersion> GetObject(const std::string& bucket, const std::string& key) override;
+  Status DeleteObject(const std::string& bucket, const std::string& key) override;
+  Result<ListResult> ListObjects(const std::string& bucket, const ListQuery& query) override;
+
+  Result<std::vector<ShardRef>> ShardsOnNode(const std::string& node_id, const ShardRef& after,
+                                             int limit) override;
+  Status SetShardState(const std::string& version_id, int shard_index, const std::string& node_id,
+                       ShardState state) override;
+  Result<std::vector<std::string>> UnderProtectedVersions(int limit) override;
+
+  Result<std::vector<GcItem>> NextGcItems(int64_t after_id, int limit) override;
+  Status CompleteGcItem(int64_t id) override;
+
+  Status UpsertNode(const NodeRecord& node) override;
+  Result<std::vector<NodeRecord>> ListNodes() override;
+
+  Status PutAccessKey(const AccessKey& key) override;
+  Result<AccessKey> GetAccessKey(const std::string& access_key_id) override;
+
+ private:
+  // Runs `body(db)` as one transaction under the mutex; commits only if it
+  // returned a value (or Ok).
+  template <typename Body>
+  auto Transact(Txn::Mode mode, Body&& body) -> decltype(body(std::declval<Db&>())) {
+    std::lock_guard lock(mu_);
+    Txn txn(*db_);
+    META_TRY(txn.Begin(mode));
+    auto result = body(*db_);
+    if (!result.ok()) return result;  // the Txn destructor rolls back
+    META_TRY(txn.Commit());
+    return result;
+  }
+
+  std::mutex mu_;
+  std::unique_ptr<Db> db_;  // guarded by mu_
+  const Clock& clock_;
+};
+
+// --- Buckets ----------------------------------------------------------------
+
+Status SqliteStore::CreateBucket(const Bucket& bucket) {
+  if (bucket.name.empty()) return MakeError(Errc::kInvalidArgument, "bucket name is empty");
+  return Transact(Txn::Mode::kWrite, [&](Db& db) -> Status {
+    Stmt stmt = db.Prepare(
+        "INSERT INTO buckets (name, owner_id, region, created_unix_ms) VALUES (?1, ?2, ?3, ?4)");
+    stmt.BindText(1, bucket.name)
+        .BindText(2, bucket.owner_id)
+        .BindText(3, bucket.region)
+        .BindInt(4, bucket.created_unix_ms);
+    Status status = stmt.Run();
+    if (!status.ok() && status.error().code == Errc::kAlreadyExists) {
+      return MakeError(Errc::kAlreadyExists, "bucket " + bucket.name + " already exists");
+    }
+    return status;
+  });
+}
+
+Result<Bucket> SqliteStore::GetBucket(const std::string& name) {
+  return Transact(Txn::Mode::kRead, [&](Db& db) -> Result<Bucket> {
+    Stmt stmt =
+        db.Prepare("SELECT name, owner_id, region, created_unix_ms FROM buckets WHERE name = ?1");
+    stmt.BindText(1, name);
+    META_ASSIGN_OR_RETURN(const bool has_row, stmt.Step());
+    if (!has_row) return NotFound("bucket " + name + " does not exist");
+    return ReadBucket(stmt);
+  });
+}
+
+Result<std::vector<Bucket>> SqliteStore::ListBuckets(const std::string& owner_id) {
+  return Transact(Txn::Mode::kRead, [&](Db& db) -> Result<std::vector<Bucket>> {
+    // Empty owner: every bucket (for operators and tools).
+    Stmt stmt =
+        db.Prepare(owner_id.empty() ? "SELECT name, owner_id, region, created_unix_ms FROM buckets "
+                                      "ORDER BY name"
+                                    : "SELECT name, owner_id, region, created_unix_ms FROM buckets "
+                                      "WHERE owner_id = ?1 ORDER BY name");
+    if (!owner_id.empty()) stmt.BindText(1, owner_id);
+    std::vector<Bucket> buckets;
+    while (true) {
+      META_ASSIGN_OR_RETURN(const bool has_row, stmt.Step());
+      if (!has_row) return buckets;
+      buckets.push_back(ReadBucket(stmt));
+    }
+  });
+}
+
+Status SqliteStore::DeleteBucket(const std::string& name) {
+  return Transact(Txn::Mode::kWrite, [&](Db& db) -> Status {
+    META_ASSIGN_OR_RETURN(const bool exists, sqlite::BucketExists(db, name));
+    if (!exists) return NotFound("bucket " + name + " does not exist");
+    // Without versioning every version row is the latest, so the partial
+    // index answers "any object?" with a single probe.
+    Stmt objects =
+        db.Prepare("SELECT 1 FROM object_versions WHERE bucket = ?1 AND is_latest = 1 LIMIT 1");
+    objects.BindText(1, name);
+    META_ASSIGN_OR_RETURN(const bool has_objects, objects.Step());
+    Stmt pending = db.Prepare("SELECT 1 FROM pending_writes WHERE bucket = ?1 LIMIT 1");
+    pending.BindText(1, name);
+    META_ASSIGN_OR_RETURN(const bool has_pending, pending.Step());
+    if (has_objects || has_pending) {
+      return MakeError(Errc::kConflict, "bucket " + name + " is not empty");
+    }
+    Stmt remove = db.Prepare("DELETE FROM buckets WHERE name = ?1");
+    remove.BindText(1, name);
+    return remove.Run();
+  });
+}
+
+// --- The write protocol -----------------------------------------------------
+
+Status SqliteStore::BeginWrite(const PendingWrite& pending) {
+  META_TRY(sqlite::ValidatePending(pending));
+  return Transact(Txn::Mode::kWrite, [&](Db& db) -> Status {
+    META_ASSIGN_OR_RETURN(const bool bucket_exists, sqlite::BucketExists(db, pending.bucket));
+    if (!bucket_exists) return NotFound("bucket " + pending.bucket + " does not exist");
+    META_ASSIGN_OR_RETURN(const bool committed, VersionExists(db, pending.version_id));
+    if (committed) {
+      return MakeError(Errc::kAlreadyExists, "version " + pending.version_id + " already exists");
+    }
+    Stmt stmt = db.Prepare(
+        "INSERT INTO pending_writes (version_id, bucket, key, started_unix_ms) "
+        "VALUES (?1, ?2, ?3, ?4)");
+    stmt.BindText(1, pending.version_id)
+        .BindText(2, pending.bucket)
+        .BindText(3, pending.key)
+        .BindInt(4, pending.started_unix_ms);
+    META_TRY(stmt.Run());  // kAlreadyExists on a duplicate version id
+    return InsertShards(db,
+                        "INSERT INTO pending_shards (version_id, shard_index, node_id, state) "
+                        "VALUES (?1, ?2, ?3, ?4)",
+                        pending.version_id, pending.shards);
+  });
+}
+
+Result<std::vector<std::string>> SqliteStore::CommitObject(const ObjectVersion& version) {
+  META_TRY(sqlite::ValidateVersion(version));
+  const int64_t now_unix_ms = clock_.NowUnixMs();
+  std::lock_guard lock(mu_);
+  Db& db = *db_;
+  Txn txn(db);
+  META_TRY(txn.Begin(Txn::Mode::kWrite));
+  META_ASSIGN_OR_RETURN(const bool bucket_exists, sqlite::BucketExists(db, version.bucket));
+  if (!bucket_exists) {
+    // Abort the write in this same transaction so that its shards are not
+    // leaked, then report the missing bucket.
+    META_TRY(sqlite::RemovePendingWrite(db, version.version_id, now_unix_ms));
+    META_TRY(txn.Commit());
+    return NotFound("bucket " + version.bucket + " does not exist");
+  }
+  // A repeated commit must not "replace" the version by itself: that would
+  // queue its own live shards for deletion.
+  META_ASSIGN_OR_RETURN(const bool committed, VersionExists(db, version.version_id));
+  if (committed) {
+    return MakeError(Errc::kAlreadyExists, "version " + version.version_id + " already committed");
+  }
+  // The pending write is the licence to commit: if it is gone, the write was
+  // aborted (by the gateway or the sweeper) and its shards may already be
+  // queued for deletion, so committing would point at shards GC removes.
+  META_ASSIGN_OR_RETURN(const bool pending, PendingWriteExists(db, version.version_id));
+  if (!pending) {
+    return MakeError(Errc::kConflict, "write of version " + version.version_id +
+                                          " was aborted before it could commit");
+  }
+  std::vector<std::string> replaced;
+  META_ASSIGN_OR_RETURN(const std::optional<std::string> current,
+                        sqlite::CurrentVersionId(db, version.bucket, version.key));
+  if (current) {
+    // No versioning yet: the replaced version goes entirely.
+    META_TRY(sqlite::RemoveVersion(db, *current, now_unix_ms));
+    replaced.push_back(*current);
+  }
+  META_TRY(InsertVersion(db, version));
+  // After InsertVersion, so that only planned shards that ended up elsewhere
+  // are queued for GC.
+  META_TRY(sqlite::RemovePendingWrite(db, version.version_id, now_unix_ms));
+  META_TRY(txn.Commit());
+  return replaced;
+}
+
+Status SqliteStore::AbortWrite(const std::string& version_id) {
+  const int64_t now_unix_ms = clock_.NowUnixMs();
+  return Transact(Txn::Mode::kWrite, [&](Db& db) -> Status {
+    return sqlite::RemovePendingWrite(db, version_id, now_unix_ms);
+  });
+}
+
+Result<std::vector<PendingWrite>> SqliteStore::ExpiredPendingWrites(int64_t started_before_unix_ms,
+                                                                    int limit) {
+  META_TRY(CheckLimit(limit));
+  return Transact(Txn::Mode::kRead, [&](Db& db) -> Result<std::vector<PendingWrite>> {
+    std::vector<PendingWrite> expired;
+    {
+      Stmt stmt = db.Prepare(R"sql(
+SELECT version_id, bucket, key, started_unix_ms FROM pending_writes
+WHERE started_unix_ms < ?1 ORDER BY started_unix_ms, version_id LIMIT ?2)sql");
+      stmt.BindInt(1, started_before_unix_ms).BindInt(2, limit);
+      while (true) {
+        META_ASSIGN_OR_RETURN(const bool has_row, stmt.Step());
+        if (!has_row) break;
+        PendingWrite pending;
+        pending.version_id = stmt.ColumnText(0);
+        pending.bucket = stmt.ColumnText(1);
+        pending.key = stmt.ColumnText(2);
+        pending.started_unix_ms = stmt.ColumnInt(3);
+        expired.push_back(std::move(pending));
+      }
+    }
+    for (PendingWrite& pending : expired) {
+      META_ASSIGN_OR_RETURN(pending.shards, sqlite::LoadPendingShards(db, pending.version_id));
+    }
+    return expired;
+  });
+}
+
+// --- Objects ----------------------------------------------------------------
+
+Result<ObjectVersion> SqliteStore::GetObject(const std::string& bucket, const std::string& key) {
+  return Transact(Txn::Mode::kRead, [&](Db& db) -> Result<ObjectVersion> {
+    ObjectVersion version;
+    {
+      Stmt stmt = db.Prepare(R"sql(
+SELECT version_id, size_bytes, etag, content_type, user_metadata, created_unix_ms,
+       k, m, block_size_bytes
+FROM object_versions WHERE bucket = ?1 AND key = ?2 AND is_latest = 1)sql");
+      stmt.BindText(1, bucket).BindText(2, key);
+      META_ASSIGN_OR_RETURN(const bool has_row, stmt.Step());
+      if (!has_row) return NotFound("no object " + key + " in bucket " + bucket);
+      version.version_id = stmt.ColumnText(0);
+      version.bucket = bucket;
+      version.key = key;
+      version.size_bytes = static_cast<uint64_t>(stmt.ColumnInt(1));
+      version.etag = stmt.ColumnText(2);
+      version.content_type = stmt.ColumnText(3);
+      META_ASSIGN_OR_RETURN(version.user_metadata, sqlite::DecodeUserMetadata(stmt.ColumnText(4)));
+      version.created_unix_ms = stmt.ColumnInt(5);
+      version.data_shard_count = static_cast<int>(stmt.ColumnInt(6));
+      version.parity_shard_count = static_cast<int>(stmt.ColumnInt(7));
+      version.block_size_bytes = static_cast<uint32_t>(stmt.ColumnInt(8));
+    }
+    META_ASSIGN_OR_RETURN(version.shards, sqlite::LoadShards(db, version.version_id));
+    return version;
+  });
+}
+
+Status SqliteStore::DeleteObject(const std::string& bucket, const std::string& key) {
+  const int64_t now_unix_ms = clock_.NowUnixMs();
+  return Transact(Txn::Mode::kWrite, [&](Db& db) -> Status {
+    META_ASSIGN_OR_RETURN(const std::optional<std::string> current,
+                          sqlite::CurrentVersionId(db, bucket, key));
+    if (!current) return NotFound("no object " + key + " in bucket " + bucket);
+    return sqlite::RemoveVersion(db, *current, now_unix_ms);
+  });
+}
+
+Result<ListResult> SqliteStore::ListObjects(const std::string& bucket, const ListQuery& query) {
+  return Transact(Txn::Mode::kRead, [&](Db& db) -> Result<ListResult> {
+    META_ASSIGN_OR_RETURN(const bool exists, sqlite::BucketExists(db, bucket));
+    if (!exists) return NotFound("bucket " + bucket + " does not exist");
+    return sqlite::ListCurrentObjects(db, bucket, query);
+  });
+}
+
+// --- Shard bookkeeping ------------------------------------------------------
+
+Result<std::vector<ShardRef>> SqliteStore::ShardsOnNode(const std::string& node_id,
+                                                        const ShardRef& after, int limit) {
+  META_TRY(CheckLimit(limit));
+  return Transact(Txn::Mode::kRead, [&](Db& db) -> Result<std::vector<ShardRef>> {
+    // A range scan of shards_by_node, which also covers the result columns.
+    Stmt stmt = db.Prepare(R"sql(
+SELECT version_id, shard_index FROM shards
+WHERE node_id = ?1 AND (version_id, shard_index) > (?2, ?3)
+ORDER BY version_id, shard_index LIMIT ?4)sql");
+    stmt.BindText(1, node_id).BindText(2, after.version_id).BindInt(3, after.shard_index);
+    stmt.BindInt(4, limit);
+    std::vector<ShardRef> refs;
+    while (true) {
+      META_ASSIGN_OR_RETURN(const bool has_row, stmt.Step());
+      if (!has_row) return refs;
+      refs.push_back(ShardRef{stmt.ColumnText(0), static_cast<int>(stmt.ColumnInt(1))});
+    }
+  });
+}
+
+Status SqliteStore::SetShardState(const std::string& version_id, int shard_index,
+                                  const std::string& node_id, ShardState state) {
+  if (state == ShardState::kOk && node_id.empty()) {
+    return MakeError(Errc::kInvalidArgument, "an ok shard needs a node");
+  }
+  const int64_t now_unix_ms = clock_.NowUnixMs();
+  return Transact(Txn::Mode::kWrite, [&](Db& db) -> Status {
+    std::string old_node_id;
+    {
+      Stmt stmt =
+          db.Prepare("SELECT node_id FROM shards WHERE version_id = ?1 AND shard_index = ?2");
+      stmt.BindText(1, version_id).BindInt(2, shard_index);
+      META_ASSIGN_OR_RETURN(const bool has_row, stmt.Step());
+      if (!has_row) {
+        return NotFound("no shard " + std::to_string(shard_index) + " of version " + version_id);
+      }
+      old_node_id = stmt.ColumnText(0);
+    }
+    if (!old_node_id.empty() && old_node_id != node_id) {
+      // The shard moved (repair placed it elsewhere): whatever is left at
+      // the old node is garbage now.
+      Stmt queue = db.Prepare(
+          "INSERT INTO gc_queue (version_id, shard_index, node_id, queued_unix_ms) "
+          "VALUES (?1, ?2, ?3, ?4)");
+      queue.BindText(1, version_id).BindInt(2, shard_index).BindText(3, old_node_id);
+      queue.BindInt(4, now_unix_ms);
+      META_TRY(queue.Run());
+    }
+    Stmt update = db.Prepare(
+        "UPDATE shards SET node_id = ?3, state = ?4 WHERE version_id = ?1 AND shard_index = ?2");
+    update.BindText(1, version_id).BindInt(2, shard_index).BindText(3, node_id);
+    update.BindText(4, sqlite::ShardStateText(state));
+    return update.Run();
+  });
+}
+
+Result<std::vector<std::string>> SqliteStore::UnderProtectedVersions(int limit) {
+  META_TRY(CheckLimit(limit));
+  return Transact(Txn::Mode::kRead, [&](Db& db) -> Result<std::vector<std::string>> {
+    // The inner query walks only the partial index shards_not_ok; the sort
+    // is over unhealthy versions only, which are few unless a node is lost.
+    Stmt stmt = db.Prepare(R"sql(
+SELECT v.version_id,
+       (SELECT count(*) FROM shards AS s
+        WHERE s.version_id = v.version_id AND s.state = 'ok') - v.k AS spare_shards
+FROM (SELECT DISTINCT version_id FROM shards WHERE state != 'ok') AS u
+JOIN object_versions AS v ON v.version_id = u.version_id
+ORDER BY spare_shards, v.version_id LIMIT ?1)sql");
+    stmt.BindInt(1, limit);
+    std::vector<std::string> versions;
+    while (true) {
+      META_ASSIGN_OR_RETURN(const bool has_row, stmt.Step());
+      if (!has_row) return versions;
+      versions.push_back(stmt.ColumnText(0));
+    }
+  });
+}
+
+// --- Garbage collection -----------------------------------------------------
+
+Result<std::vector<GcItem>> SqliteStore::NextGcItems(int64_t after_id, int limit) {
+  META_TRY(CheckLimit(limit));
+  return Transact(Txn::Mode::kRead, [&](Db& db) -> Result<std::vector<GcItem>> {
+    Stmt stmt = db.Prepare(
+        "SELECT id, version_id, shard_index, node_id, queued_unix_ms FROM gc_queue "
+        "WHERE id > ?2 ORDER BY id LIMIT ?1");
+    stmt.BindInt(1, limit).BindInt(2, after_id);
+    std::vector<GcItem> items;
+    while (true) {
+      META_ASSIGN_OR_RETURN(const bool has_row, stmt.Step());
+      if (!has_row) return items;
+      GcItem item;
+      item.id = stmt.ColumnInt(0);
+      item.version_id = stmt.ColumnText(1);
+      item.shard_index = static_cast<int>(stmt.ColumnInt(2));
+      item.node_id = stmt.ColumnText(3);
+      item.queued_unix_ms = stmt.ColumnInt(4);
+      items.push_back(std::move(item));
+    }
+  });
+}
+
+Status SqliteStore::CompleteGcItem(int64_t id) {
+  // Idempotent: a GC worker that crashed after deleting may complete twice.
+  return Transact(Txn::Mode::kWrite, [&](Db& db) -> Status {
+    Stmt stmt = db.Prepare("DELETE FROM gc_queue WHERE id = ?1");
+    stmt.BindInt(1, id);
+    return stmt.Run();
+  });
+}
+
+// --- Nodes and access keys --------------------------------------------------
+
+Status SqliteStore::UpsertNode(const NodeRecord& node) {
+  if (node.id.empty()) return MakeError(Errc::kInvalidArgument, "node id is empty");
+  return Transact(Txn::Mode::kWrite, [&](Db& db) -> Status {
+    Stmt stmt = db.Prepare(R"sql(
+INSERT INTO nodes (id, provider, site, endpoint, capacity_bytes, used_bytes,
+                   first_seen_unix_ms, last_heartbeat_unix_ms)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+ON CONFLICT (id) DO UPDATE SET
+  provider = excluded.provider, site = excluded.site, endpoint = excluded.endpoint,
+  capacity_bytes = excluded.capacity_bytes, used_bytes = excluded.used_bytes,
+  last_heartbeat_unix_ms = excluded.last_heartbeat_unix_ms)sql");
+    stmt.BindText(1, node.id)
+        .BindText(2, node.provider)
+        .BindText(3, node.site)
+        .BindText(4, node.endpoint)
+        .BindInt(5, static_cast<int64_t>(node.capacity_bytes))
+        .BindInt(6, static_cast<int64_t>(node.used_bytes))
+        .BindInt(7, node.first_seen_unix_ms)
+        .BindInt(8, node.last_heartbeat_unix_ms);
+    return stmt.Run();
+  });
+}
+
+Result<std::vector<NodeRecord>> SqliteStore::ListNodes() {
+  return Transact(Txn::Mode::kRead, [&](Db& db) -> Result<std::vector<NodeRecord>> {
+    Stmt stmt = db.Prepare(
+        "SELECT id, provider, site, endpoint, capacity_bytes, used_bytes, first_seen_unix_ms, "
+        "last_heartbeat_unix_ms FROM nodes ORDER BY id");
+    std::vector<NodeRecord> nodes;
+    while (true) {
+      META_ASSIGN_OR_RETURN(const bool has_row, stmt.Step());
+      if (!has_row) return nodes;
+      NodeRecord node;
+      node.id = stmt.ColumnText(0);
+      node.provider = stmt.ColumnText(1);
+      node.site = stmt.ColumnText(2);
+      node.endpoint = stmt.ColumnText(3);
+      node.capacity_bytes = static_cast<uint64_t>(stmt.ColumnInt(4));
+      node.used_bytes = static_cast<uint64_t>(stmt.ColumnInt(5));
+      node.first_seen_unix_ms = stmt.ColumnInt(6);
+      node.last_heartbeat_unix_ms = stmt.ColumnInt(7);
+      nodes.push_back(std::move(node));
+    }
+  });
+}
+
+Status SqliteStore::PutAccessKey(const AccessKey& key) {
+  if (key.access_key_id.empty()) return MakeError(Errc::kInvalidArgument, "access key id is empty");
+  return Transact(Txn::Mode::kWrite, [&](Db& db) -> Status {
+    Stmt stmt = db.Prepare(
+        "INSERT OR REPLACE INTO access_keys (access_key_id, secret_key, user_id) "
+        "VALUES (?1, ?2, ?3)");
+    stmt.BindText(1, key.access_key_id).BindText(2, key.secret_key).BindText(3, key.user_id);
+    return stmt.Run();
+  });
+}
+
+Result<AccessKey> SqliteStore::GetAccessKey(const std::string& access_key_id) {
+  return Transact(Txn::Mode::kRead, [&](Db& db) -> Result<AccessKey> {
+    Stmt stmt = db.Prepare(
+        "SELECT access_key_id, secret_key, user_id FROM access_keys WHERE access_key_id = ?1");
+    stmt.BindText(1, access_key_id);
+    META_ASSIGN_OR_RETURN(const bool has_row, stmt.Step());
+    if (!has_row) return NotFound("access key " + access_key_id + " does not exist");
+    return AccessKey{stmt.ColumnText(0), stmt.ColumnText(1), stmt.ColumnText(2)};
+  });
+}
+
+}  // namespace
+
+Result<std::unique_ptr<MetaStore>> OpenSqliteStore(const std::filesystem::path& path,
+                                                   const Clock& clock) {
+  META_ASSIGN_OR_RETURN(std::unique_ptr<Db> db, Db::Open(path));
+  META_TRY(sqlite::MigrateSchema(*db));
+  return std::unique_ptr<MetaStore>(new SqliteStore(std::move(db), clock));
+}
+
+}  // namespace holdfast::meta

@@ -52,6 +52,8 @@ struct ShardFooter {
 };
 
 std::string EncodeFooterJson(const ShardFooter& footer);
+// kInvalidArgument unless `json` is an object with every field, of the right
+// type and range, and format_version 1. Unknown fields are ignored.
 Result<ShardFooter> DecodeFooterJson(std::string_view json);
 
 // The checksum of block `block_index`, as stored after it on disk and sent
@@ -85,7 +87,8 @@ class ShardReader {
   virtual const ShardFooter& footer() const = 0;
   // Reads and verifies block `block_index` into `out` (block_size_bytes long)
   // and returns its checksum. kCorrupt if the block fails verification,
-  // kInvalidArgument if the index is past the end.
+  // kInvalidArgument if the index is past the end. On error `out` holds
+  // unspecified bytes that must not be used.
   virtual Result<uint64_t> ReadBlock(uint64_t block_index, std::span<uint8_t> out) = 0;
 };
 
@@ -104,10 +107,12 @@ class ShardStore {
   static Result<std::unique_ptr<ShardStore>> Open(const std::filesystem::path& data_dir);
   virtual ~ShardStore() = default;
 
+  // Starts writing a shard. block_size_bytes in [1, 16 MiB]. Writers may
+  // outlive the store object.
   virtual Result<std::unique_ptr<ShardWriter>> Create(std::string_view shard_id,
                                                       uint32_t block_size_bytes) = 0;
   // kNotFound if absent; kCorrupt if the footer or tail fails verification.
-  virtual Result<std::unique_ptr<ShardReader>> Open(std::string_view shard_id) = 0;
+  virtual Result<std::unique_ptr<ShardReader>> OpenShard(std::string_view shard_id) = 0;
   // Removes a committed shard durably. kNotFound if absent.
   virtual Status Remove(std::string_view shard_id) = 0;
   // Ids of all committed shards.

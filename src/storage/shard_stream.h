@@ -62,14 +62,25 @@ class FrameParser {
   // Adds received bytes.
   void Feed(std::span<const uint8_t> bytes);
   // The next complete frame, nullopt if more bytes are needed, or kCorrupt
-  // for an unknown type, an oversized length or a malformed prefix.
+  // for an unknown type, an oversized length or a malformed prefix. After
+  // an error the stream is unusable and Next() keeps failing.
   Result<std::optional<Frame>> Next();
   // Bytes received but not yet returned as frames.
-  size_t buffered_bytes() const { return buffer_.size() - consumed_; }
+  size_t buffered_bytes() const {
+    return buffer_.size() - consumed_ +
+           (partial_ ? kFrameHeaderBytes + partial_->payload.size() : 0);
+  }
 
  private:
+  Result<std::optional<Frame>> ParseBuffered();
+
   std::string buffer_;
   size_t consumed_ = 0;
+  // A large frame whose header has been parsed: Feed() appends its payload
+  // straight into partial_->payload (one copy instead of two) until
+  // partial_missing_bytes_ reaches zero. While it is set, buffer_ is empty.
+  std::optional<Frame> partial_;
+  size_t partial_missing_bytes_ = 0;
 };
 
 }  // namespace holdfast::storage

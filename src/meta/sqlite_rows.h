@@ -1,0 +1,52 @@
+// Row-level helpers of the SQLite store, internal to meta/: encoding of
+// columns, input validation, and the statements shared by several public
+// methods (loading shards, queueing shards for garbage collection).
+// Every function runs inside the caller's transaction.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "meta/meta_store.h"
+#include "meta/sqlite_db.h"
+
+namespace holdfast::meta::sqlite {
+
+const char* ShardStateText(ShardState state);  // 'ok' / 'missing'
+Result<ShardState> ParseShardState(const std::string& text);
+
+// user_metadata is stored as a JSON object of strings.
+Result<std::string> EncodeUserMetadata(const std::map<std::string, std::string>& metadata);
+Result<std::map<std::string, std::string>> DecodeUserMetadata(const std::string& json);
+
+// kInvalidArgument unless the version is internally consistent: k > 0,
+// m >= 0, block size > 0, exactly k+m shards with shard i at position i,
+// and a node for every kOk shard.
+Status ValidateVersion(const ObjectVersion& version);
+// kInvalidArgument unless shard indices are distinct and >= 0 and every
+// kOk shard has a node.
+Status ValidatePending(const PendingWrite& pending);
+
+Result<bool> BucketExists(Db& db, const std::string& bucket);
+// The version id of the current version of (bucket, key), if any.
+Result<std::optional<std::string>> CurrentVersionId(Db& db, const std::string& bucket,
+                                                    const std::string& key);
+
+// Shards of a committed version / of a pending write, by shard index.
+Result<std::vector<ShardLocation>> LoadShards(Db& db, const std::string& version_id);
+Result<std::vector<ShardLocation>> LoadPendingShards(Db& db, const std::string& version_id);
+
+// Deletes a committed version and its shard rows; every shard that has a
+// node goes to the GC queue.
+Status RemoveVersion(Db& db, const std::string& version_id, int64_t now_unix_ms);
+// Deletes a pending write (if any). Every planned shard that has a node goes
+// to the GC queue unless the committed version (if any) holds that shard at
+// that same node: so on abort all of them, on commit those the gateway
+// placed elsewhere in the end (they may have left partial files behind).
+Status RemovePendingWrite(Db& db, const std::string& version_id, int64_t now_unix_ms);
+
+}  // namespace holdfast::meta::sqlite

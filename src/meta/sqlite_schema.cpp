@@ -1,0 +1,148 @@
+#include "meta/sqlite_schema.h"
+
+#include <string>
+
+namespace holdfast::meta::sqlite {
+namespace {
+
+// Migration N turns a version N-1 database into version N. Append only:
+// never edit a migration that has shipped.
+struct Migration {
+  int version;
+  const char* sql;
+};
+
+// Why each index exists: docs/metadata-schema.md.
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE buckets (
+  name            TEXT NOT NULL PRIMARY KEY,
+  owner_id        TEXT NOT NULL,
+  region          TEXT NOT NULL,
+  created_unix_ms INTEGER NOT NULL
+);
+CREATE INDEX buckets_by_owner ON buckets (owner_id, name);
+
+-- bucket is deliberately not a foreign key: SQLite would check it on every
+-- bucket delete by scanning this table (no plain index on bucket). The
+-- store checks bucket existence and emptiness itself, in the same
+-- transaction.
+CREATE TABLE object_versions (
+  version_id       TEXT NOT NULL PRIMARY KEY,
+  bucket           TEXT NOT NULL,
+  key              TEXT NOT NULL,
+  size_bytes       INTEGER NOT NULL CHECK (size_bytes >= 0),
+  etag             TEXT NOT NULL,
+  content_type     TEXT NOT NULL,
+  user_metadata    TEXT NOT NULL DEFAULT '{}',
+  created_unix_ms  INTEGER NOT NULL,
+  k                INTEGER NOT NULL CHECK (k > 0),
+  m                INTEGER NOT NULL CHECK (m >= 0),
+  block_size_bytes INTEGER NOT NULL CHECK (block_size_bytes > 0),
+  is_latest        INTEGER NOT NULL DEFAULT 1 CHECK (is_latest IN (0, 1))
+);
+CREATE UNIQUE INDEX object_versions_latest
+  ON object_versions (bucket, key) WHERE is_latest = 1;
+
+CREATE TABLE shards (
+  version_id  TEXT NOT NULL
+              REFERENCES object_versions (version_id) ON DELETE CASCADE,
+  shard_index INTEGER NOT NULL CHECK (shard_index >= 0),
+  node_id     TEXT NOT NULL,
+  state       TEXT NOT NULL CHECK (state IN ('ok', 'missing')),
+  PRIMARY KEY (version_id, shard_index),
+  CHECK (state != 'ok' OR node_id != '')
+) WITHOUT ROWID;
+CREATE INDEX shards_by_node ON shards (node_id, version_id, shard_index);
+CREATE INDEX shards_not_ok ON shards (version_id) WHERE state != 'ok';
+
+CREATE TABLE pending_writes (
+  version_id      TEXT NOT NULL PRIMARY KEY,
+  bucket          TEXT NOT NULL,
+  key             TEXT NOT NULL,
+  started_unix_ms INTEGER NOT NULL
+);
+CREATE INDEX pending_writes_by_start ON pending_writes (started_unix_ms, version_id);
+CREATE INDEX pending_writes_by_bucket ON pending_writes (bucket);
+
+CREATE TABLE pending_shards (
+  version_id  TEXT NOT NULL
+              REFERENCES pending_writes (version_id) ON DELETE CASCADE,
+  shard_index INTEGER NOT NULL CHECK (shard_index >= 0),
+  node_id     TEXT NOT NULL,
+  state       TEXT NOT NULL CHECK (state IN ('ok', 'missing')),
+  PRIMARY KEY (version_id, shard_index),
+  CHECK (state != 'ok' OR node_id != '')
+) WITHOUT ROWID;
+
+-- AUTOINCREMENT: ids are never reused, so a retried CompleteGcItem can never
+-- remove a newer item that happened to get a freed id.
+CREATE TABLE gc_queue (
+  id             INTEGER PRIMARY KEY AUTOINCREMENT,
+  version_id     TEXT NOT NULL,
+  shard_index    INTEGER NOT NULL,
+  node_id        TEXT NOT NULL CHECK (node_id != ''),
+  queued_unix_ms INTEGER NOT NULL
+);
+
+CREATE TABLE nodes (
+  id                     TEXT NOT NULL PRIMARY KEY,
+  provider               TEXT NOT NULL,
+  site                   TEXT NOT NULL,
+  endpoint               TEXT NOT NULL,
+  capacity_bytes         INTEGER NOT NULL,
+  used_bytes             INTEGER NOT NULL,
+  first_seen_unix_ms     INTEGER NOT NULL,
+  last_heartbeat_unix_ms INTEGER NOT NULL
+);
+
+CREATE TABLE access_keys (
+  access_key_id TEXT NOT NULL PRIMARY KEY,
+  secret_key    TEXT NOT NULL,
+  user_id       TEXT NOT NULL
+);
+)sql";
+
+constexpr Migration kMigrations[] = {
+    {1, kSchemaV1},
+};
+static_assert(std::size(kMigrations) == kSchemaVersion);
+
+Result<int> ReadUserVersion(Db& db) {
+  Stmt stmt = db.Prepare("PRAGMA user_version");
+  META_ASSIGN_OR_RETURN(const bool has_row, stmt.Step());
+  if (!has_row) return MakeError(Errc::kInternal, "sqlite: PRAGMA user_version returned no row");
+  return static_cast<int>(stmt.ColumnInt(0));
+}
+
+// Applies the next migration if one is due. Returns the version afterwards.
+Result<int> MigrateOneStep(Db& db) {
+  // IMMEDIATE: a second process opening the same file at the same moment
+  // waits here instead of applying the same migration twice.
+  Txn txn(db);
+  META_TRY(txn.Begin(Txn::Mode::kWrite));
+  META_ASSIGN_OR_RETURN(const int version, ReadUserVersion(db));
+  if (version > kSchemaVersion) {
+    return MakeError(Errc::kConflict, "sqlite: database schema version " + std::to_string(version) +
+                                          " is newer than this build's (" +
+                                          std::to_string(kSchemaVersion) + ")");
+  }
+  if (version == kSchemaVersion) return version;
+  const Migration& migration = kMigrations[version];
+  META_TRY(db.ExecScript(migration.sql));
+  // PRAGMA takes no parameters; the value is our own integer.
+  const std::string bump = "PRAGMA user_version = " + std::to_string(migration.version);
+  META_TRY(db.ExecScript(bump.c_str()));
+  META_TRY(txn.Commit());
+  return migration.version;
+}
+
+}  // namespace
+
+Status MigrateSchema(Db& db) {
+  while (true) {
+    META_ASSIGN_OR_RETURN(const int version, MigrateOneStep(db));
+    if (version == kSchemaVersion) return Status::Ok();
+  }
+}
+
+}  // namespace holdfast::meta::sqlite
