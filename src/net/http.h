@@ -23,6 +23,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -32,6 +33,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "common/result.h"
@@ -92,7 +94,7 @@ class IoPool {
   std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
   std::vector<std::thread> threads_;
   std::vector<std::shared_ptr<void>> work_guards_;
-  size_t next_ = 0;
+  std::atomic<size_t> next_{0};
 };
 
 struct ServerOptions {
@@ -102,6 +104,7 @@ struct ServerOptions {
   uint64_t max_header_bytes = 64 * 1024;
 };
 
+// Destroy the server before its IoPool.
 class HttpServer {
  public:
   // Binds and starts accepting; connections are spread over `pool`.
@@ -119,7 +122,16 @@ struct ResponseHead {
   std::optional<uint64_t> content_length;
 };
 
-// One client connection (keep-alive). Use from one coroutine at a time.
+// One client connection (keep-alive), bound to the executor it was made on.
+// Use from one coroutine at a time, except that one coroutine may read the
+// response while another writes the request body (full duplex).
+//
+// Early answers: a server may respond before it has read the whole request
+// body (e.g. an error). It then either drains a small remainder or stops
+// reading and closes; in the latter case WriteBody fails (kUnavailable),
+// and ReadResponseHead afterwards still returns the answer if it arrived. To
+// stop sending as soon as the answer comes, read the response head in a
+// second coroutine while writing (see ParallelAll).
 class ClientConnection {
  public:
   virtual ~ClientConnection() = default;
@@ -139,6 +151,15 @@ class ClientConnection {
   virtual bool reusable() const = 0;
   // Closes the socket now (aborts a request in flight).
   virtual void Close() = 0;
+  // True if this connection came from a ConnectionPool's idle list rather
+  // than a fresh connect. The peer may have closed it while it was idle, so a
+  // failure before any response byte arrived is worth one retry on a fresh
+  // connection.
+  bool reused() const { return reused_; }
+
+ private:
+  friend class ConnectionPool;
+  bool reused_ = false;
 };
 
 // Connects to "host:port". kUnavailable with the reason on failure.
@@ -146,6 +167,8 @@ Task<Result<std::unique_ptr<ClientConnection>>> Connect(std::string endpoint,
                                                         std::chrono::milliseconds timeout);
 
 // Keeps idle keep-alive connections per endpoint for reuse. Thread-safe.
+// A connection is handed out again only on the io_context it was made on.
+// Destroy the pool before the io_contexts of the connections it holds.
 class ConnectionPool {
  public:
   explicit ConnectionPool(std::chrono::milliseconds connect_timeout,
@@ -169,23 +192,37 @@ struct SimpleResponse {
 };
 
 // A whole request/response with small bodies, e.g. heartbeats. Uses `pool`
-// when given. Fails with kUnavailable on connection errors or timeout.
+// when given, retrying once on a fresh connection if a reused one fails
+// before any response arrived. Fails with kUnavailable on connection errors
+// or timeout (`timeout` bounds the whole exchange), kTooLarge if the
+// response body exceeds 16 MiB.
 Task<Result<SimpleResponse>> Fetch(ConnectionPool* pool, const std::string& endpoint,
                                    std::string_view method, std::string_view target,
                                    const Headers& headers, std::string_view body,
                                    std::chrono::milliseconds timeout);
 
-// Runs all `tasks` concurrently on the calling coroutine's executor and
-// returns their results in order once every one has finished.
+// Runs all `tasks` concurrently on the calling coroutine's executor (which
+// must be single-threaded, as IoPool contexts are) and returns their results
+// in order once every one has finished. A task that throws yields kInternal.
 Task<std::vector<Status>> ParallelAll(std::vector<Task<Status>> tasks);
 
 // Runs `fn` on `pool` and resumes the caller on its own executor with the
 // result. For blocking calls (fsync, SQLite) that must not stall I/O threads.
 template <typename Fn>
 auto RunBlocking(boost::asio::thread_pool& pool, Fn fn) -> Task<decltype(fn())> {
-  co_return co_await boost::asio::co_spawn(
-      pool.get_executor(), [&fn]() -> Task<decltype(fn())> { co_return fn(); },
-      boost::asio::use_awaitable);
+  using T = decltype(fn());
+  if constexpr (std::is_void_v<T>) {
+    co_await boost::asio::co_spawn(
+        pool.get_executor(), [&fn]() -> Task<void> { fn(); co_return; },
+        boost::asio::use_awaitable);
+  } else {
+    // co_spawn builds a T() on its exception path, and Result<T> has no
+    // default constructor, so the value travels in an optional.
+    std::optional<T> result = co_await boost::asio::co_spawn(
+        pool.get_executor(), [&fn]() -> Task<std::optional<T>> { co_return std::optional<T>(fn()); },
+        boost::asio::use_awaitable);
+    co_return std::move(*result);
+  }
 }
 
 // Sleeps on the calling coroutine's executor.
