@@ -1,0 +1,25 @@
+// cli: the `holdfast` executable's subcommands.  Start here for cli/.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace holdfast::cli {
+
+// Each Add* registers a subcommand on `app` and stores the action to run
+// when it is chosen into `run` (returning the process exit code).
+using Action = std::function<int()>;
+void AddNodeCommand(CLI::App& app, Action* run);
+void AddGatewayCommand(CLI::App& app, Action* run);
+void AddDevCommand(CLI::App& app, Action* run);
+
+// Blocks SIGINT/SIGTERM in this thread (and threads started later), then
+// waits for one of them. Call BlockStopSignals before starting threads.
+void BlockStopSignals();
+int WaitForStopSignal();
+
+// The cluster secret from $HOLDFAST_CLUSTER_SECRET or a file; empty if none.
+std::string ReadClusterSecret(const std::string& secret_file);
+
+}  // namespace holdfast::cli

@@ -1,0 +1,15 @@
+// holdfast: one executable, several roles. See README.md.
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Holdfast: erasure-coded object storage that outlives any one host"};
+  app.require_subcommand(1);
+  holdfast::cli::Action run;
+  holdfast::cli::AddDevCommand(app, &run);
+  holdfast::cli::AddGatewayCommand(app, &run);
+  holdfast::cli::AddNodeCommand(app, &run);
+  CLI11_PARSE(app, argc, argv);
+  return run ? run() : 2;
+}

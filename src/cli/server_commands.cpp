@@ -1,0 +1,140 @@
+// `holdfast node` and `holdfast gateway`: run one cluster role in the foreground.
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "common/log.h"
+#include "gateway/gateway.h"
+#include "node/node.h"
+
+namespace holdfast::cli {
+
+void BlockStopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+int WaitForStopSignal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  int signal = 0;
+  sigwait(&set, &signal);
+  return signal;
+}
+
+std::string ReadClusterSecret(const std::string& secret_file) {
+  if (!secret_file.empty()) {
+    std::ifstream in(secret_file);
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string secret = text.str();
+    while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+    return secret;
+  }
+  const char* env = std::getenv("HOLDFAST_CLUSTER_SECRET");
+  return env ? env : "";
+}
+
+namespace {
+
+// "host:port" -> parts; false if malformed.
+bool SplitHostPort(const std::string& text, std::string* host, uint16_t* port) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos) return false;
+  *host = text.substr(0, colon);
+  try {
+    int value = std::stoi(text.substr(colon + 1));
+    if (value < 0 || value > 65535) return false;
+    *port = static_cast<uint16_t>(value);
+  } catch (...) {
+    return false;
+  }
+  return !host->empty();
+}
+
+}  // namespace
+
+void AddNodeCommand(CLI::App& app, Action* run) {
+  auto options = std::make_shared<node::NodeOptions>();
+  auto listen = std::make_shared<std::string>("127.0.0.1:0");
+  auto secret_file = std::make_shared<std::string>();
+  auto heartbeat_ms = std::make_shared<int>(1000);
+  CLI::App* cmd = app.add_subcommand("node", "Run a storage node");
+  cmd->add_option("--id", options->id, "Unique node (server) id")->required();
+  cmd->add_option("--provider", options->provider, "Hosting provider this node runs at")->required();
+  cmd->add_option("--site", options->site, "Site (data centre) within the provider")->required();
+  std::string data_dir;
+  cmd->add_option("--data-dir", options->data_dir, "Directory for shard files")->required();
+  cmd->add_option("--listen", *listen, "Address for the node API (host:port, port 0 = any)");
+  cmd->add_option("--gateway", options->gateway_endpoint, "Gateway to send heartbeats to (host:port)")->required();
+  cmd->add_option("--secret-file", *secret_file, "File holding the cluster secret (default: $HOLDFAST_CLUSTER_SECRET)");
+  cmd->add_option("--heartbeat-ms", *heartbeat_ms, "Heartbeat interval in milliseconds");
+  cmd->callback([=] {
+    *run = [=]() -> int {
+      node::NodeOptions o = *options;
+      if (!SplitHostPort(*listen, &o.listen_address, &o.port)) {
+        std::cerr << "holdfast node: --listen must be host:port, got '" << *listen << "'\n";
+        return 2;
+      }
+      o.cluster_secret = ReadClusterSecret(*secret_file);
+      if (o.cluster_secret.empty()) {
+        std::cerr << "holdfast node: no cluster secret: set HOLDFAST_CLUSTER_SECRET or --secret-file\n";
+        return 2;
+      }
+      o.heartbeat_interval = std::chrono::milliseconds(*heartbeat_ms);
+      return node::RunNode(o);
+    };
+  });
+}
+
+void AddGatewayCommand(CLI::App& app, Action* run) {
+  auto options = std::make_shared<gateway::GatewayOptions>();
+  auto listen = std::make_shared<std::string>("127.0.0.1:9000");
+  auto secret_file = std::make_shared<std::string>();
+  auto policy = std::make_shared<std::vector<int>>();
+  CLI::App* cmd = app.add_subcommand("gateway", "Run the S3 gateway");
+  cmd->add_option("--data-dir", options->data_dir, "Directory for the metadata store")->required();
+  cmd->add_option("--listen", *listen, "Address for S3 and the internal API (host:port)");
+  cmd->add_option("--secret-file", *secret_file, "File holding the cluster secret (default: $HOLDFAST_CLUSTER_SECRET)");
+  cmd->add_option("--access-key", options->access_key_id, "Install this S3 access key at start");
+  cmd->add_option("--secret-key", options->secret_key, "Secret for --access-key");
+  cmd->add_option("--survive", *policy,
+                  "Durability policy: P S = survive the loss of P providers plus S more servers "
+                  "(default: 1 1 with two or more providers)")
+      ->expected(2);
+  cmd->callback([=] {
+    *run = [=]() -> int {
+      gateway::GatewayOptions o = *options;
+      if (!SplitHostPort(*listen, &o.listen_address, &o.port)) {
+        std::cerr << "holdfast gateway: --listen must be host:port, got '" << *listen << "'\n";
+        return 2;
+      }
+      o.cluster_secret = ReadClusterSecret(*secret_file);
+      if (o.cluster_secret.empty()) {
+        std::cerr << "holdfast gateway: no cluster secret: set HOLDFAST_CLUSTER_SECRET or --secret-file\n";
+        return 2;
+      }
+      if (!policy->empty()) o.policy = placement::DurabilityPolicy{(*policy)[0], (*policy)[1]};
+      BlockStopSignals();
+      auto gw = gateway::Gateway::Start(o);
+      if (!gw) {
+        std::cerr << "holdfast gateway: " << gw.error().message << "\n";
+        return 1;
+      }
+      HF_LOG_INFO("serving S3 on http://{}:{}", o.listen_address, (*gw)->port());
+      WaitForStopSignal();
+      (*gw)->Stop();
+      return 0;
+    };
+  });
+}
+
+}  // namespace holdfast::cli

@@ -1,0 +1,66 @@
+#include "gateway/background.h"
+
+#include "common/log.h"
+
+namespace holdfast::gateway {
+
+using net::Task;
+
+namespace {
+
+constexpr std::chrono::milliseconds kIdlePause{500};
+
+// One GC pass over a page of the queue after `*cursor`; returns how many
+// items were completed. Items of unreachable nodes are skipped, not retried
+// in place, so they cannot stall the rest of the queue.
+Task<int> CollectOnce(GatewayContext& ctx, int64_t* cursor) {
+  auto items = co_await net::RunBlocking(ctx.blocking_pool,
+                                         [&] { return ctx.store.NextGcItems(*cursor, 64); });
+  if (!items) {
+    HF_LOG_ERROR("gc: cannot read the queue: {}", items.error().message);
+    co_return 0;
+  }
+  int done = 0;
+  *cursor = items->empty() ? 0 : items->back().id;  // wrap around at the end
+  for (const meta::GcItem& item : *items) {
+    auto endpoint = ctx.ReachableEndpoint(item.node_id);
+    if (!endpoint) continue;  // node down: try again later
+    Status deleted = co_await ctx.nodes.Delete(*endpoint, ShardId(item.version_id, item.shard_index));
+    if (!deleted && deleted.error().code != Errc::kNotFound) {
+      HF_LOG_WARN("gc: deleting shard {} on node {} failed: {}",
+                  ShardId(item.version_id, item.shard_index), item.node_id, deleted.error().message);
+      continue;
+    }
+    Status completed = co_await net::RunBlocking(ctx.blocking_pool, [&] { return ctx.store.CompleteGcItem(item.id); });
+    if (completed) ++done;
+  }
+  co_return done;
+}
+
+}  // namespace
+
+Task<void> RunGarbageCollector(GatewayContext& ctx, const std::atomic<bool>& stopping) {
+  int64_t cursor = 0;
+  while (!stopping) {
+    int done = co_await CollectOnce(ctx, &cursor);
+    if (done == 0 && cursor == 0) co_await net::SleepFor(kIdlePause);
+  }
+}
+
+Task<void> RunPendingWriteSweeper(GatewayContext& ctx, std::chrono::milliseconds expiry,
+                                  const std::atomic<bool>& stopping) {
+  while (!stopping) {
+    int64_t cutoff = ctx.clock.NowUnixMs() - expiry.count();
+    auto expired = co_await net::RunBlocking(ctx.blocking_pool, [&] { return ctx.store.ExpiredPendingWrites(cutoff, 64); });
+    if (expired) {
+      for (const meta::PendingWrite& write : *expired) {
+        HF_LOG_INFO("aborting abandoned write of {}/{} (version {}), started {} ms ago", write.bucket,
+                    write.key, write.version_id, ctx.clock.NowUnixMs() - write.started_unix_ms);
+        (void)co_await net::RunBlocking(ctx.blocking_pool, [&] { return ctx.store.AbortWrite(write.version_id); });
+      }
+    }
+    co_await net::SleepFor(std::chrono::milliseconds(5000));
+  }
+}
+
+}  // namespace holdfast::gateway

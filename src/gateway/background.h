@@ -1,0 +1,23 @@
+// Background services of the gateway. Each runs as a coroutine loop until
+// `stopping` is set, doing a bounded batch per round.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+
+#include "gateway/context.h"
+#include "net/http.h"
+
+namespace holdfast::gateway {
+
+// Deletes queued shards from their nodes. A shard whose node is down stays
+// queued until the node is back (a node that never returns is retired
+// through drain, which clears its queue).
+net::Task<void> RunGarbageCollector(GatewayContext& context, const std::atomic<bool>& stopping);
+
+// Aborts writes that have been pending longer than `expiry`: their gateway
+// died before committing, so their shards are orphans.
+net::Task<void> RunPendingWriteSweeper(GatewayContext& context, std::chrono::milliseconds expiry,
+                                       const std::atomic<bool>& stopping);
+
+}  // namespace holdfast::gateway

@@ -1,0 +1,63 @@
+// What every gateway request handler and background task shares: the
+// metadata store, the cluster view, the node client and settings. One
+// instance per gateway process; everything in it is thread-safe.
+#pragma once
+
+#include <boost/asio/thread_pool.hpp>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "common/clock.h"
+#include "ec/codec.h"
+#include "gateway/cluster.h"
+#include "gateway/node_client.h"
+#include "meta/meta_store.h"
+#include "placement/placement.h"
+
+namespace holdfast::gateway {
+
+struct GatewaySettings {
+  // Operator's policy; nullopt = DurabilityPolicy::DefaultFor(topology).
+  std::optional<placement::DurabilityPolicy> policy;
+  uint32_t max_block_size_bytes = 1 << 20;
+  uint64_t max_object_size_bytes = 5ull << 30;  // S3's single-PUT limit
+  std::string region = "us-east-1";
+  std::string base_domain;  // for virtual-hosted-style requests; "" = path style only
+};
+
+class GatewayContext {
+ public:
+  GatewayContext(meta::MetaStore& store, ClusterView& cluster, NodeClient& nodes,
+                 boost::asio::thread_pool& blocking_pool, const Clock& clock,
+                 GatewaySettings settings)
+      : store(store), cluster(cluster), nodes(nodes), blocking_pool(blocking_pool),
+        clock(clock), settings(std::move(settings)) {}
+
+  meta::MetaStore& store;
+  ClusterView& cluster;
+  NodeClient& nodes;
+  boost::asio::thread_pool& blocking_pool;  // for SQLite calls
+  const Clock& clock;
+  const GatewaySettings settings;
+
+  // The policy in force for `nodes`.
+  placement::DurabilityPolicy PolicyFor(const std::vector<placement::NodeInfo>& nodes) const;
+  // A shared codec for (k, m); codecs are cached because building the
+  // tables costs more than encoding a small object.
+  Result<std::shared_ptr<const ec::Codec>> Codec(int k, int m);
+  // Endpoint of a node, if it is known and not down.
+  std::optional<std::string> ReachableEndpoint(const std::string& node_id) const;
+
+ private:
+  std::mutex codec_mutex_;
+  std::map<std::pair<int, int>, std::shared_ptr<const ec::Codec>> codecs_;
+};
+
+// "<version id>.<shard index>": how shards of a version are named on nodes.
+std::string ShardId(const std::string& version_id, int shard_index);
+
+}  // namespace holdfast::gateway

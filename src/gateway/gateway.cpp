@@ -1,0 +1,113 @@
+#include "gateway/gateway.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
+#include <atomic>
+#include <system_error>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "gateway/background.h"
+#include "gateway/context.h"
+#include "gateway/s3_api.h"
+#include "meta/meta_store.h"
+#include "net/http.h"
+
+namespace holdfast::gateway {
+namespace {
+
+class GatewayImpl final : public Gateway {
+ public:
+  GatewayImpl(const GatewayOptions& options, std::unique_ptr<meta::MetaStore> store)
+      : options_(options),
+        store_(std::move(store)),
+        cluster_(SystemClock(), options.heartbeat_timeout, std::chrono::milliseconds(2000)),
+        nodes_(options.cluster_secret, std::chrono::milliseconds(2000)),
+        blocking_pool_(4),
+        io_(options.io_threads),
+        context_(*store_, cluster_, nodes_, blocking_pool_, SystemClock(), Settings(options)) {}
+
+  Status Init() {
+    auto known = store_->ListNodes();
+    if (!known) return known.error();
+    cluster_.Load(*known);
+    if (!options_.access_key_id.empty()) {
+      Status put = store_->PutAccessKey({options_.access_key_id, options_.secret_key, "dev"});
+      if (!put) return put;
+    }
+    AbortWritesOfEarlierRuns();
+    net::ServerOptions server_options;
+    server_options.bind_address = options_.listen_address;
+    server_options.port = options_.port;
+    auto server = net::HttpServer::Start(io_, server_options,
+                                         MakeGatewayHandler(context_, options_.cluster_secret));
+    if (!server) return server.error();
+    server_ = std::move(*server);
+    boost::asio::co_spawn(io_.context(0), RunGarbageCollector(context_, stopping_), boost::asio::detached);
+    boost::asio::co_spawn(io_.context(0),
+                          RunPendingWriteSweeper(context_, options_.pending_write_expiry, stopping_),
+                          boost::asio::detached);
+    return Status::Ok();
+  }
+
+  uint16_t port() const override { return server_->port(); }
+  std::vector<NodeView> Nodes() const override { return cluster_.Nodes(); }
+
+  void Stop() override {
+    if (stopped_.exchange(true)) return;
+    stopping_ = true;
+    server_->Stop();
+    io_.Stop();
+    io_.Join();
+    blocking_pool_.join();
+  }
+
+  ~GatewayImpl() override { Stop(); }
+
+ private:
+  static GatewaySettings Settings(const GatewayOptions& options) {
+    GatewaySettings settings;
+    settings.policy = options.policy;
+    return settings;
+  }
+
+  // With the embedded store this gateway is the only writer, so every write
+  // still pending at start-up belonged to a run that died before committing.
+  void AbortWritesOfEarlierRuns() {
+    auto pending = store_->ExpiredPendingWrites(SystemClock().NowUnixMs(), 1 << 20);
+    if (!pending) return;
+    for (const auto& write : *pending) {
+      HF_LOG_INFO("aborting write of {}/{} left pending by an earlier run", write.bucket, write.key);
+      (void)store_->AbortWrite(write.version_id);
+    }
+  }
+
+  GatewayOptions options_;
+  std::unique_ptr<meta::MetaStore> store_;
+  ClusterView cluster_;
+  NodeClient nodes_;
+  boost::asio::thread_pool blocking_pool_;
+  net::IoPool io_;
+  GatewayContext context_;
+  std::unique_ptr<net::HttpServer> server_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> stopped_{false};
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Gateway>> Gateway::Start(const GatewayOptions& options) {
+  SetLogComponent("gateway");
+  std::error_code ec;
+  std::filesystem::create_directories(options.data_dir, ec);
+  if (ec) return MakeError(Errc::kIo, "cannot create " + options.data_dir.string() + ": " + ec.message());
+  auto store = meta::OpenSqliteStore(options.data_dir / "meta.db");
+  if (!store) return store.error();
+  auto gateway = std::make_unique<GatewayImpl>(options, std::move(*store));
+  Status started = gateway->Init();
+  if (!started) return started.error();
+  return std::unique_ptr<Gateway>(std::move(gateway));
+}
+
+}  // namespace holdfast::gateway

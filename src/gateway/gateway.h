@@ -1,0 +1,51 @@
+// gateway: the S3-compatible front end and the cluster's coordinator.
+// Start here for gateway/.
+//
+// A Gateway owns the metadata store, the live cluster view, the node client,
+// the HTTP server (S3 API + internal node API on one port) and the
+// background services:
+//   - garbage collection: deletes shards queued by overwrites, deletes and
+//     aborted writes (the only path by which shards leave nodes);
+//   - the pending-write sweeper: aborts writes whose gateway never finished
+//     them (a crash between streaming shards and committing the row).
+// The request path is documented in ARCHITECTURE.md.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "gateway/cluster.h"
+#include "placement/placement.h"
+
+namespace holdfast::gateway {
+
+struct GatewayOptions {
+  std::filesystem::path data_dir;  // holds meta.db
+  std::string listen_address = "127.0.0.1";
+  uint16_t port = 9000;
+  std::string cluster_secret;
+  std::optional<placement::DurabilityPolicy> policy;  // nullopt: default for topology
+  std::chrono::milliseconds heartbeat_timeout{5000};
+  std::chrono::milliseconds pending_write_expiry{std::chrono::hours(24)};
+  int io_threads = 2;
+  // Credentials to install at start (e.g. the dev cluster's); may be empty.
+  std::string access_key_id;
+  std::string secret_key;
+};
+
+class Gateway {
+ public:
+  static Result<std::unique_ptr<Gateway>> Start(const GatewayOptions& options);
+  virtual ~Gateway() = default;
+  virtual uint16_t port() const = 0;
+  virtual std::vector<NodeView> Nodes() const = 0;
+  // Stops serving and the background services; returns when they are done.
+  virtual void Stop() = 0;
+};
+
+}  // namespace holdfast::gateway

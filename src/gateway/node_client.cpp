@@ -1,0 +1,246 @@
+#include "gateway/node_client.h"
+
+#include <cstring>
+#include <vector>
+
+#include "common/digest.h"
+#include "node/node_api.h"
+#include "storage/shard_stream.h"
+
+namespace holdfast::gateway {
+namespace {
+
+using net::Task;
+
+constexpr std::chrono::milliseconds kRequestTimeout{30000};
+
+std::string ShardTarget(std::string shard_id) {
+  return std::string(node::kShardsPath) + shard_id;
+}
+
+// The node's JSON error body as a message, or the status if it sent none.
+std::string NodeErrorMessage(int status, std::string_view body) {
+  std::string message = "node answered HTTP " + std::to_string(status);
+  if (!body.empty()) message += ": " + std::string(body.substr(0, 300));
+  return message;
+}
+
+Errc ErrcForStatus(int status) {
+  switch (status) {
+    case 404: return Errc::kNotFound;
+    case 422: return Errc::kCorrupt;
+    case 400: return Errc::kInvalidArgument;
+    default: return Errc::kUnavailable;
+  }
+}
+
+// Reads a (small) response body after the head.
+Task<std::string> ReadSmallBody(net::ClientConnection& connection) {
+  std::string body;
+  std::vector<uint8_t> buffer(4096);
+  while (body.size() < 64 * 1024) {
+    auto n = co_await connection.ReadBody(buffer);
+    if (!n || *n == 0) break;
+    body.append(reinterpret_cast<const char*>(buffer.data()), *n);
+  }
+  co_return body;
+}
+
+class StreamingUpload final : public ShardUpload {
+ public:
+  explicit StreamingUpload(std::unique_ptr<net::ClientConnection> connection)
+      : connection_(std::move(connection)) {}
+
+  Task<Status> SendBlock(uint64_t block_index, uint64_t checksum,
+                         std::span<const uint8_t> payload) override {
+    prefix_.clear();
+    storage::AppendBlockFramePrefix(block_index, checksum, static_cast<uint32_t>(payload.size()),
+                                    &prefix_);
+    Status sent = co_await connection_->WriteBody(AsBytes(prefix_));
+    if (sent) sent = co_await connection_->WriteBody(payload);
+    if (!sent) co_return co_await Failure(sent);
+    co_return Status::Ok();
+  }
+
+  Task<Status> Commit(storage::ShardFooter footer) override {
+    prefix_.clear();
+    storage::AppendFrame(storage::FrameType::kCommit, storage::EncodeFooterJson(footer), &prefix_);
+    Status sent = co_await connection_->WriteBody(AsBytes(prefix_));
+    if (sent) sent = co_await connection_->FinishRequest();
+    if (!sent) co_return co_await Failure(sent);
+    auto head = co_await connection_->ReadResponseHead();
+    if (!head) co_return head.error();
+    std::string body = co_await ReadSmallBody(*connection_);
+    if (head->status != 201) {
+      co_return MakeError(ErrcForStatus(head->status), NodeErrorMessage(head->status, body));
+    }
+    co_return Status::Ok();
+  }
+
+  void Abort() override { connection_->Close(); }
+
+ private:
+  // A write failed: the node may have answered early with the reason.
+  Task<Status> Failure(const Status& write_status) {
+    auto head = co_await connection_->ReadResponseHead();
+    connection_->Close();
+    if (head) {
+      co_return MakeError(ErrcForStatus(head->status),
+                          NodeErrorMessage(head->status, ""));
+    }
+    co_return write_status;
+  }
+
+  std::unique_ptr<net::ClientConnection> connection_;
+  std::string prefix_;
+};
+
+class StreamingDownload final : public ShardDownload {
+ public:
+  StreamingDownload(std::unique_ptr<net::ClientConnection> connection, uint64_t first_block,
+                    uint64_t block_count, uint32_t block_size)
+      : connection_(std::move(connection)),
+        next_index_(first_block),
+        end_index_(first_block + block_count),
+        block_size_(block_size),
+        buffer_(256 * 1024) {}
+
+  Task<Status> NextBlock(std::span<uint8_t> out) override {
+    if (broken_) co_return MakeError(Errc::kUnavailable, "shard stream already failed");
+    if (next_index_ >= end_index_) co_return MakeError(Errc::kInvalidArgument, "read past range");
+    while (true) {
+      auto frame = parser_.Next();
+      if (!frame) co_return Break(Errc::kCorrupt, frame.error().message);
+      if (frame->has_value()) co_return Accept(**frame, out);
+      auto n = co_await connection_->ReadBody(buffer_);
+      if (!n) co_return Break(Errc::kUnavailable, n.error().message);
+      if (*n == 0) co_return Break(Errc::kUnavailable, "shard stream ended early");
+      parser_.Feed(std::span<const uint8_t>(buffer_.data(), *n));
+    }
+  }
+
+  uint64_t next_block_index() const override { return next_index_; }
+
+ private:
+  Status Accept(const storage::Frame& frame, std::span<uint8_t> out) {
+    if (frame.block_index != next_index_) return Break(Errc::kCorrupt, "block out of order");
+    ++next_index_;
+    if (frame.type == storage::FrameType::kError) {
+      return MakeError(Errc::kCorrupt, "node: " + std::string(frame.message()));
+    }
+    if (frame.type != storage::FrameType::kBlock || frame.block().size() != block_size_ ||
+        out.size() != block_size_) {
+      return Break(Errc::kCorrupt, "unexpected frame in shard stream");
+    }
+    // The node verified the block from disk; verify again what arrived here.
+    if (storage::BlockChecksum(frame.block(), frame.block_index) != frame.checksum) {
+      return MakeError(Errc::kCorrupt, "block checksum mismatch after transfer");
+    }
+    std::memcpy(out.data(), frame.block().data(), block_size_);
+    return Status::Ok();
+  }
+
+  Status Break(Errc code, std::string message) {
+    broken_ = true;
+    connection_->Close();
+    return MakeError(code, std::move(message));
+  }
+
+  std::unique_ptr<net::ClientConnection> connection_;
+  storage::FrameParser parser_;
+  uint64_t next_index_;
+  uint64_t end_index_;
+  uint32_t block_size_;
+  std::vector<uint8_t> buffer_;
+  bool broken_ = false;
+};
+
+}  // namespace
+
+NodeClient::NodeClient(std::string cluster_secret, std::chrono::milliseconds connect_timeout)
+    : authorization_(node::AuthorizationValue(cluster_secret)),
+      pool_(std::make_unique<net::ConnectionPool>(connect_timeout)) {}
+
+NodeClient::~NodeClient() = default;
+
+Task<Result<std::unique_ptr<ShardUpload>>> NodeClient::OpenUpload(
+    std::string endpoint, std::string shard_id, storage::ShardFooter header) {
+  // A fresh connection: a streamed body cannot be replayed if a pooled
+  // connection turns out to be stale halfway through.
+  auto connection = co_await net::Connect(endpoint, std::chrono::milliseconds(2000));
+  if (!connection) co_return connection.error();
+  net::Headers headers;
+  headers.Set("Authorization", authorization_);
+  headers.Set("Content-Type", "application/octet-stream");
+  Status written = co_await (*connection)->WriteRequestHead("PUT", ShardTarget(shard_id), headers,
+                                                            std::nullopt);
+  std::string frame;
+  storage::AppendFrame(storage::FrameType::kHeader, storage::EncodeFooterJson(header), &frame);
+  if (written) written = co_await (*connection)->WriteBody(AsBytes(frame));
+  if (!written) co_return written.error();
+  co_return std::unique_ptr<ShardUpload>(std::make_unique<StreamingUpload>(std::move(*connection)));
+}
+
+Task<Status> NodeClient::PutWhole(std::string endpoint, std::string shard_id,
+                                  std::string framed_body) {
+  net::Headers headers;
+  headers.Set("Authorization", authorization_);
+  headers.Set("Content-Type", "application/octet-stream");
+  auto response = co_await net::Fetch(pool_.get(), endpoint, "PUT", ShardTarget(shard_id), headers,
+                                      framed_body, kRequestTimeout);
+  if (!response) co_return response.error();
+  if (response->status != 201) {
+    co_return MakeError(ErrcForStatus(response->status),
+                        NodeErrorMessage(response->status, response->body));
+  }
+  co_return Status::Ok();
+}
+
+Task<Result<std::unique_ptr<ShardDownload>>> NodeClient::OpenDownload(
+    std::string endpoint, std::string shard_id, uint64_t first_block,
+    uint64_t block_count, uint32_t block_size_bytes) {
+  std::string target = ShardTarget(shard_id) + "?first_block=" + std::to_string(first_block) +
+                       "&block_count=" + std::to_string(block_count);
+  net::Headers headers;
+  headers.Set("Authorization", authorization_);
+  // One retry when a pooled keep-alive connection turns out to be closed.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto connection = co_await pool_->Acquire(endpoint);
+    if (!connection) co_return connection.error();
+    bool reused = (*connection)->reused();
+    Status written = co_await (*connection)->WriteRequestHead("GET", target, headers, 0);
+    if (written) written = co_await (*connection)->FinishRequest();
+    if (!written) {
+      if (reused) continue;
+      co_return written.error();
+    }
+    // (No co_await inside ?: here: GCC 12 destroys such temporaries twice.)
+    auto head = co_await (*connection)->ReadResponseHead();
+    if (!head) {
+      if (reused) continue;
+      co_return head.error();
+    }
+    if (head->status != 200) {
+      std::string body = co_await ReadSmallBody(**connection);
+      co_return MakeError(ErrcForStatus(head->status), NodeErrorMessage(head->status, body));
+    }
+    co_return std::unique_ptr<ShardDownload>(std::make_unique<StreamingDownload>(
+        std::move(*connection), first_block, block_count, block_size_bytes));
+  }
+  co_return MakeError(Errc::kUnavailable, "node connection failed twice");
+}
+
+Task<Status> NodeClient::Delete(std::string endpoint, std::string shard_id) {
+  net::Headers headers;
+  headers.Set("Authorization", authorization_);
+  auto response = co_await net::Fetch(pool_.get(), endpoint, "DELETE", ShardTarget(shard_id),
+                                      headers, "", kRequestTimeout);
+  if (!response) co_return response.error();
+  if (response->status != 204) {
+    co_return MakeError(ErrcForStatus(response->status),
+                        NodeErrorMessage(response->status, response->body));
+  }
+  co_return Status::Ok();
+}
+
+}  // namespace holdfast::gateway

@@ -1,0 +1,73 @@
+// The gateway's side of the node API (node/node_api.h): streaming shard
+// uploads and downloads, whole small-shard puts, and deletes.
+//
+// Every call reports failure as a Status/Result: kUnavailable when the node
+// could not be reached or dropped the connection, kCorrupt when a block
+// failed verification (on the node or on arrival here), others as the node
+// said. Callers route around failed nodes; nothing here retries a write.
+//
+// Thread-safety: NodeClient is shared; each Upload/Download belongs to one
+// coroutine. Arguments are taken by value: the calls are lazy coroutines that
+// may start after the caller's temporaries are gone (e.g. in ParallelAll).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "net/http.h"
+#include "storage/shard_store.h"
+
+namespace holdfast::gateway {
+
+class ShardUpload {
+ public:
+  virtual ~ShardUpload() = default;
+  // Sends block `block_index` (they must come in order 0, 1, 2, ...).
+  virtual net::Task<Status> SendBlock(uint64_t block_index, uint64_t checksum,
+                                      std::span<const uint8_t> payload) = 0;
+  // Sends the commit frame and waits until the node reports the shard durable.
+  virtual net::Task<Status> Commit(storage::ShardFooter footer) = 0;
+  // Drops the connection: the node discards the partial shard.
+  virtual void Abort() = 0;
+};
+
+class ShardDownload {
+ public:
+  virtual ~ShardDownload() = default;
+  // Reads the next block into `out` (exactly block_size bytes) and verifies
+  // its checksum. kCorrupt if the node or this check found it damaged (the
+  // stream can go on with the next block); kUnavailable if the stream broke.
+  virtual net::Task<Status> NextBlock(std::span<uint8_t> out) = 0;
+  virtual uint64_t next_block_index() const = 0;
+};
+
+class NodeClient {
+ public:
+  NodeClient(std::string cluster_secret, std::chrono::milliseconds connect_timeout);
+  ~NodeClient();
+
+  // Starts a streaming upload; sends the header frame.
+  net::Task<Result<std::unique_ptr<ShardUpload>>> OpenUpload(std::string endpoint,
+                                                             std::string shard_id,
+                                                             storage::ShardFooter header);
+  // Puts a whole shard whose framed body (header, blocks, commit) is built
+  // already; for objects of one stripe, where one request per shard is best.
+  net::Task<Status> PutWhole(std::string endpoint, std::string shard_id,
+                             std::string framed_body);
+  // Streams blocks [first_block, first_block + block_count) of a shard.
+  net::Task<Result<std::unique_ptr<ShardDownload>>> OpenDownload(std::string endpoint,
+                                                                 std::string shard_id,
+                                                                 uint64_t first_block,
+                                                                 uint64_t block_count,
+                                                                 uint32_t block_size_bytes);
+  // kNotFound if the node has no such shard.
+  net::Task<Status> Delete(std::string endpoint, std::string shard_id);
+
+ private:
+  std::string authorization_;
+  std::unique_ptr<net::ConnectionPool> pool_;
+};
+
+}  // namespace holdfast::gateway

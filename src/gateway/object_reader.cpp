@@ -1,0 +1,196 @@
+#include "gateway/object_reader.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "common/log.h"
+
+namespace holdfast::gateway {
+namespace {
+
+using net::Task;
+
+class Reader final : public ObjectReader {
+ public:
+  Reader(GatewayContext& context, const meta::ObjectVersion& version, uint64_t first_byte,
+         uint64_t length)
+      : ctx_(context),
+        version_(version),
+        k_(version.data_shard_count),
+        m_(version.parity_shard_count),
+        block_size_(version.block_size_bytes),
+        stripe_bytes_(uint64_t(version.block_size_bytes) * version.data_shard_count),
+        next_byte_(first_byte),
+        end_byte_(first_byte + length),
+        buffer_(size_t(k_ + m_) * block_size_),
+        streams_(k_ + m_),
+        tried_(k_ + m_, false) {
+    if (length > 0) {
+      first_stripe_ = first_byte / stripe_bytes_;
+      end_stripe_ = (end_byte_ - 1) / stripe_bytes_ + 1;
+    }
+  }
+
+  // Opens streams on k shards for the whole range.
+  Task<Status> Open() {
+    if (end_byte_ == next_byte_) co_return Status::Ok();
+    auto codec = ctx_.Codec(k_, m_);
+    if (!codec) co_return codec.error();
+    codec_ = *codec;
+    co_return co_await EnsureStreams(first_stripe_);
+  }
+
+  Task<Result<std::span<const uint8_t>>> Next() override {
+    if (next_byte_ >= end_byte_) co_return std::span<const uint8_t>();
+    uint64_t stripe = next_byte_ / stripe_bytes_;
+    Status read = co_await ReadStripe(stripe);
+    if (!read) co_return read.error();
+    uint64_t stripe_start = stripe * stripe_bytes_;
+    uint64_t from = next_byte_ - stripe_start;
+    uint64_t to = std::min(end_byte_ - stripe_start, stripe_bytes_);
+    next_byte_ = stripe_start + to;
+    co_return std::span<const uint8_t>(buffer_.data() + from, to - from);
+  }
+
+ private:
+  int ActiveCount() const {
+    return static_cast<int>(std::count_if(streams_.begin(), streams_.end(),
+                                          [](const auto& s) { return s != nullptr; }));
+  }
+
+  // Shard indices worth trying, best first: data shards (no decoding), then
+  // parity; shards known missing or on down nodes are skipped.
+  std::vector<int> Candidates() const {
+    std::vector<int> out;
+    for (const auto& shard : version_.shards) {
+      int i = shard.shard_index;
+      if (tried_[i] || shard.state != meta::ShardState::kOk) continue;
+      out.push_back(i);
+    }
+    return out;
+  }
+
+  // Opens streams from `stripe` on until k are active or no candidate is left.
+  Task<Status> EnsureStreams(uint64_t stripe) {
+    std::vector<std::string> failures;
+    while (ActiveCount() < k_) {
+      std::vector<int> candidates = Candidates();
+      if (candidates.empty()) break;
+      int need = k_ - ActiveCount();
+      std::vector<Task<Status>> opens;
+      for (int j = 0; j < need && j < static_cast<int>(candidates.size()); ++j) {
+        tried_[candidates[j]] = true;
+        opens.push_back(OpenStream(candidates[j], stripe, &failures));
+      }
+      co_await net::ParallelAll(std::move(opens));
+    }
+    if (ActiveCount() >= k_) co_return Status::Ok();
+    std::string message = "object " + version_.bucket + "/" + version_.key +
+                          " is unreadable right now: " + std::to_string(ActiveCount()) + " of the " +
+                          std::to_string(k_) + " shards needed are reachable";
+    for (const auto& f : failures) message += "; " + f;
+    co_return MakeError(Errc::kUnavailable, message);
+  }
+
+  Task<Status> OpenStream(int shard_index, uint64_t stripe, std::vector<std::string>* failures) {
+    const meta::ShardLocation& location = version_.shards[shard_index];
+    auto endpoint = ctx_.ReachableEndpoint(location.node_id);
+    if (!endpoint) {
+      failures->push_back("shard " + std::to_string(shard_index) + ": node " + location.node_id + " is down");
+      co_return Status::Ok();
+    }
+    auto stream = co_await ctx_.nodes.OpenDownload(*endpoint, ShardId(version_.version_id, shard_index),
+                                                   stripe, end_stripe_ - stripe, block_size_);
+    if (!stream) {
+      failures->push_back("shard " + std::to_string(shard_index) + " on node " + location.node_id +
+                          ": " + stream.error().message);
+      co_await OnShardFailure(shard_index, stream.error());
+      co_return Status::Ok();
+    }
+    streams_[shard_index] = std::move(*stream);
+    co_return Status::Ok();
+  }
+
+  Task<void> OnShardFailure(int shard_index, const Error& error) {
+    const meta::ShardLocation& location = version_.shards[shard_index];
+    HF_LOG_WARN("degraded read of {}/{}: shard {} on node {}: {}", version_.bucket, version_.key,
+                shard_index, location.node_id, error.message);
+    if (error.code == Errc::kCorrupt) {
+      // Report to repair: this shard must be rebuilt.
+      (void)co_await net::RunBlocking(ctx_.blocking_pool, [&] {
+        return ctx_.store.SetShardState(version_.version_id, shard_index, location.node_id,
+                                        meta::ShardState::kMissing);
+      });
+    } else if (error.code == Errc::kUnavailable) {
+      ctx_.cluster.MarkSuspect(location.node_id);
+    }
+  }
+
+  Task<Status> ReadBlock(int shard_index, uint64_t stripe, std::vector<char>* present) {
+    std::span<uint8_t> out(buffer_.data() + size_t(shard_index) * block_size_, block_size_);
+    ShardDownload& stream = *streams_[shard_index];
+    if (stream.next_block_index() != stripe) co_return MakeError(Errc::kInternal, "stream out of step");
+    Status read = co_await stream.NextBlock(out);
+    if (read) {
+      (*present)[shard_index] = 1;
+    } else {
+      streams_[shard_index].reset();
+      co_await OnShardFailure(shard_index, read.error());
+    }
+    co_return Status::Ok();
+  }
+
+  // Fills buffer_'s data blocks with stripe `stripe`, decoding if needed.
+  Task<Status> ReadStripe(uint64_t stripe) {
+    std::vector<char> present(k_ + m_, 0);
+    while (true) {
+      std::vector<Task<Status>> reads;
+      for (int i = 0; i < k_ + m_; ++i) {
+        if (streams_[i] && !present[i]) reads.push_back(ReadBlock(i, stripe, &present));
+      }
+      co_await net::ParallelAll(std::move(reads));
+      if (std::count(present.begin(), present.end(), 1) >= k_) break;
+      Status opened = co_await EnsureStreams(stripe);
+      if (!opened) co_return opened;
+    }
+    co_return Decode(present);
+  }
+
+  Status Decode(const std::vector<char>& present) {
+    bool all_data = std::all_of(present.begin(), present.begin() + k_, [](char p) { return p; });
+    if (all_data) return Status::Ok();
+    std::vector<uint8_t*> blocks(k_ + m_);
+    std::vector<int> erased;
+    for (int i = 0; i < k_ + m_; ++i) {
+      blocks[i] = buffer_.data() + size_t(i) * block_size_;
+      if (!present[i]) erased.push_back(i);
+    }
+    return codec_->Reconstruct(block_size_, blocks, erased);
+  }
+
+  GatewayContext& ctx_;
+  const meta::ObjectVersion version_;
+  const int k_, m_;
+  const uint32_t block_size_;
+  const uint64_t stripe_bytes_;
+  uint64_t next_byte_;
+  const uint64_t end_byte_;
+  uint64_t first_stripe_ = 0, end_stripe_ = 0;
+  std::shared_ptr<const ec::Codec> codec_;
+  std::vector<uint8_t> buffer_;  // k + m blocks of the current stripe
+  std::vector<std::unique_ptr<ShardDownload>> streams_;  // by shard index
+  std::vector<bool> tried_;
+};
+
+}  // namespace
+
+Task<Result<std::unique_ptr<ObjectReader>>> OpenObjectReader(GatewayContext& context,
+                                                             const meta::ObjectVersion& version,
+                                                             uint64_t first_byte, uint64_t length) {
+  auto reader = std::make_unique<Reader>(context, version, first_byte, length);
+  Status opened = co_await reader->Open();
+  if (!opened) co_return opened.error();
+  co_return std::unique_ptr<ObjectReader>(std::move(reader));
+}
+
+}  // namespace holdfast::gateway

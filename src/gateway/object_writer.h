@@ -1,0 +1,67 @@
+// The PUT data path: stream a request body through the erasure coder to the
+// nodes chosen by placement, then commit the version row.
+//
+//   body --(stripe of k blocks)--> MD5/SHA-256 --> encode m parity blocks
+//        --> checksum every block --> send block i to shard i's node
+//   (all k+m in parallel; the slowest node paces the client: at most one
+//    stripe is in memory, so memory is bounded by (k+m) x block size)
+//   --> commit frames --> nodes fsync --> CommitObject() = the commit point.
+//
+// A node that fails mid-upload is dropped and its shard recorded as missing
+// (repair restores it later), as long as at least the write quorum of shards
+// remains: k + 1 when m >= 1, so every acknowledged object survives the loss
+// of one more node. Below that the write fails and nothing becomes visible.
+// Objects of a single stripe (up to k x 1 MiB) are sent as one request per
+// shard, which halves the round trips for small files.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "gateway/context.h"
+#include "net/http.h"
+
+namespace holdfast::gateway {
+
+struct WriteRequest {
+  std::string bucket;
+  std::string key;
+  std::string content_type;
+  std::map<std::string, std::string> user_metadata;
+  uint64_t content_length = 0;
+  std::optional<std::string> expected_sha256_hex;  // from x-amz-content-sha256
+  std::optional<std::string> expected_md5;         // 16 raw bytes, from Content-MD5
+};
+
+enum class WriteFailure {
+  kTooFewNodes,       // not enough reachable nodes to store the object safely
+  kClientGone,        // the body ended early or the client disconnected
+  kMd5Mismatch,       // Content-MD5 did not match the body
+  kSha256Mismatch,    // x-amz-content-sha256 did not match the body
+  kBucketGone,        // the bucket was deleted while the body streamed
+  kInternal,
+};
+
+struct WriteError {
+  WriteFailure failure;
+  std::string message;
+};
+
+struct WriteOutcome {
+  meta::ObjectVersion version;
+  int shards_written = 0;
+};
+
+// Smallest multiple of 64 that holds a 1/k share of the object, capped at
+// `max_block_size_bytes`.
+uint32_t ChooseBlockSize(uint64_t object_size_bytes, int data_shard_count,
+                         uint32_t max_block_size_bytes);
+// Shards that must be durable before a write is acknowledged.
+int WriteQuorum(const placement::Layout& layout);
+
+net::Task<std::variant<WriteOutcome, WriteError>> WriteObject(GatewayContext& context,
+                                                              const WriteRequest& request,
+                                                              net::BodyReader& body);
+
+}  // namespace holdfast::gateway

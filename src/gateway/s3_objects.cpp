@@ -1,0 +1,185 @@
+// Object-level S3 operations: PUT, GET/HEAD (with Range), DELETE.
+#include <algorithm>
+#include <cctype>
+
+#include "common/digest.h"
+#include "common/log.h"
+#include "gateway/http_range.h"
+#include "gateway/object_reader.h"
+#include "gateway/object_writer.h"
+#include "gateway/s3_request.h"
+
+namespace holdfast::gateway {
+
+using net::Task;
+
+namespace {
+
+constexpr std::string_view kUserMetaPrefix = "x-amz-meta-";
+constexpr size_t kMaxUserMetadataBytes = 2048;  // S3's limit for x-amz-meta-*
+
+std::string Lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+s3::S3Error ErrorFor(const WriteError& error, const std::string& resource) {
+  switch (error.failure) {
+    case WriteFailure::kTooFewNodes:
+      return s3::MakeS3Error("ServiceUnavailable", error.message, resource);
+    case WriteFailure::kClientGone:
+      return s3::MakeS3Error("IncompleteBody", error.message, resource);
+    case WriteFailure::kMd5Mismatch:
+      return s3::MakeS3Error("BadDigest", error.message, resource);
+    case WriteFailure::kSha256Mismatch:
+      return s3::MakeS3Error("XAmzContentSHA256Mismatch", error.message, resource);
+    case WriteFailure::kBucketGone:
+      return s3::MakeS3Error("NoSuchBucket", "The specified bucket does not exist", resource);
+    case WriteFailure::kInternal:
+      break;
+  }
+  return s3::MakeS3Error("InternalError", error.message, resource);
+}
+
+// Builds the write request from headers; an S3 error if they are unusable.
+std::variant<WriteRequest, s3::S3Error> ParsePutHeaders(const S3Request& r) {
+  WriteRequest request;
+  request.bucket = r.target.bucket;
+  request.key = r.target.key;
+  const net::Headers& h = r.http.headers;
+  if (!r.http.content_length) {
+    return s3::MakeS3Error("MissingContentLength", "You must provide the Content-Length HTTP header.", r.resource());
+  }
+  request.content_length = *r.http.content_length;
+  if (request.content_length > r.ctx.settings.max_object_size_bytes) {
+    return s3::MakeS3Error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.", r.resource());
+  }
+  request.content_type = std::string(h.Get("Content-Type").value_or("binary/octet-stream"));
+  size_t metadata_bytes = 0;
+  for (const auto& [name, value] : h.all()) {
+    std::string lower = Lower(name);
+    if (!lower.starts_with(kUserMetaPrefix)) continue;
+    std::string key = lower.substr(kUserMetaPrefix.size());
+    metadata_bytes += key.size() + value.size();
+    request.user_metadata[key] = value;
+  }
+  if (metadata_bytes > kMaxUserMetadataBytes) {
+    return s3::MakeS3Error("MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size.", r.resource());
+  }
+  if (auto md5 = h.Get("Content-MD5")) {
+    std::string raw;
+    if (!Base64Decode(*md5, &raw) || raw.size() != 16) {
+      return s3::MakeS3Error("InvalidDigest", "The Content-MD5 you specified was invalid.", r.resource());
+    }
+    request.expected_md5 = raw;
+  }
+  if (r.auth.payload_hash.size() == 64) request.expected_sha256_hex = r.auth.payload_hash;
+  return request;
+}
+
+void AddObjectHeaders(const meta::ObjectVersion& v, net::Headers* headers) {
+  headers->Set("ETag", "\"" + v.etag + "\"");
+  headers->Set("Last-Modified", s3::HttpDate(v.created_unix_ms));
+  headers->Set("Content-Type", v.content_type);
+  headers->Set("Accept-Ranges", "bytes");
+  for (const auto& [key, value] : v.user_metadata) {
+    headers->Set(std::string(kUserMetaPrefix) + key, value);
+  }
+}
+
+}  // namespace
+
+Task<void> PutObject(S3Request& r) {
+  if (auto error = s3::CheckObjectKey(r.target.key)) co_return co_await SendError(r, *error);
+  if (!co_await RequireOwnedBucket(r)) co_return;
+  auto parsed = ParsePutHeaders(r);
+  if (auto* error = std::get_if<s3::S3Error>(&parsed)) co_return co_await SendError(r, *error);
+  const WriteRequest& request = std::get<WriteRequest>(parsed);
+
+  auto outcome = co_await WriteObject(r.ctx, request, r.body);
+  if (auto* error = std::get_if<WriteError>(&outcome)) {
+    HF_LOG_WARN("PUT {} failed: {}", r.resource(), error->message);
+    co_return co_await SendError(r, ErrorFor(*error, r.resource()));
+  }
+  const WriteOutcome& done = std::get<WriteOutcome>(outcome);
+  if (done.shards_written < done.version.data_shard_count + done.version.parity_shard_count) {
+    HF_LOG_INFO("PUT {} stored under-protected: {} of {} shards (repair will complete it)",
+                r.resource(), done.shards_written,
+                done.version.data_shard_count + done.version.parity_shard_count);
+  }
+  net::Headers headers = BaseHeaders(r);
+  headers.Set("ETag", "\"" + done.version.etag + "\"");
+  co_await SendEmpty(r, 200, headers);
+}
+
+Task<void> GetObject(S3Request& r) {
+  if (!co_await RequireOwnedBucket(r)) co_return;
+  auto version = co_await net::RunBlocking(
+      r.ctx.blocking_pool, [&] { return r.ctx.store.GetObject(r.target.bucket, r.target.key); });
+  if (!version) {
+    if (version.error().code == Errc::kNotFound) {
+      co_return co_await SendError(r, s3::MakeS3Error("NoSuchKey", "The specified key does not exist.", r.resource()));
+    }
+    co_return co_await SendError(r, s3::FromError(version.error(), r.resource()));
+  }
+  const meta::ObjectVersion& v = *version;
+  net::Headers headers = BaseHeaders(r);
+  AddObjectHeaders(v, &headers);
+
+  ByteRange range;
+  if (auto header = r.http.headers.Get("Range")) range = ParseRange(*header, v.size_bytes);
+  if (range.kind == ByteRange::Kind::kUnsatisfiable) {
+    co_return co_await SendError(r, s3::MakeS3Error("InvalidRange", "The requested range is not satisfiable", r.resource()));
+  }
+  uint64_t first = 0, length = v.size_bytes;
+  int status = 200;
+  if (range.kind == ByteRange::Kind::kPartial) {
+    first = range.first;
+    length = range.length;
+    status = 206;
+    headers.Set("Content-Range", "bytes " + std::to_string(first) + "-" +
+                                     std::to_string(first + length - 1) + "/" + std::to_string(v.size_bytes));
+  }
+  if (r.is_head()) {
+    (void)co_await r.out.WriteHead(status, headers, length);
+    (void)co_await r.out.Finish();
+    co_return;
+  }
+  auto reader = co_await OpenObjectReader(r.ctx, v, first, length);
+  if (!reader) {
+    HF_LOG_WARN("GET {} failed: {}", r.resource(), reader.error().message);
+    // Say which shards are missing: the operator and the client both need it.
+    s3::S3Error error = reader.error().code == Errc::kUnavailable
+                            ? s3::MakeS3Error("ServiceUnavailable", reader.error().message, r.resource())
+                            : s3::FromError(reader.error(), r.resource());
+    co_return co_await SendError(r, error);
+  }
+  if (!co_await r.out.WriteHead(status, headers, length)) co_return;
+  while (true) {
+    auto piece = co_await (*reader)->Next();
+    if (!piece) {
+      // Headers are out: all we can do is cut the transfer short so the
+      // client knows it did not get the object.
+      HF_LOG_ERROR("GET {} failed mid-body: {}", r.resource(), piece.error().message);
+      r.out.Abort();
+      co_return;
+    }
+    if (piece->empty()) break;
+    if (!co_await r.out.WriteBody(*piece)) co_return;
+  }
+  (void)co_await r.out.Finish();
+}
+
+Task<void> DeleteObject(S3Request& r) {
+  if (!co_await RequireOwnedBucket(r)) co_return;
+  Status deleted = co_await net::RunBlocking(
+      r.ctx.blocking_pool, [&] { return r.ctx.store.DeleteObject(r.target.bucket, r.target.key); });
+  // S3 answers 204 whether or not the key existed.
+  if (!deleted && deleted.error().code != Errc::kNotFound) {
+    co_return co_await SendError(r, s3::FromError(deleted.error(), r.resource()));
+  }
+  co_await SendEmpty(r, 204, BaseHeaders(r));
+}
+
+}  // namespace holdfast::gateway

@@ -1,0 +1,54 @@
+// The per-request context handed to each S3 operation: small and explicit.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "gateway/context.h"
+#include "net/http.h"
+#include "s3/s3.h"
+
+namespace holdfast::gateway {
+
+struct S3Request {
+  net::Request& http;
+  net::BodyReader& body;
+  net::ResponseWriter& out;
+  GatewayContext& ctx;
+  std::string request_id;
+  std::vector<std::pair<std::string, std::string>> query;  // decoded
+  s3::Target target;
+  s3::VerifiedRequest auth;
+
+  bool is_head() const { return http.method == "HEAD"; }
+  bool HasQuery(std::string_view name) const;
+  std::string QueryValue(std::string_view name) const;  // "" if absent
+  std::string resource() const;                         // "/bucket/key"
+};
+
+// Response helpers shared by the operations.
+net::Headers BaseHeaders(const S3Request& request);
+net::Task<void> SendError(S3Request& request, const s3::S3Error& error);
+net::Task<void> SendXml(S3Request& request, int status, const std::string& xml);
+net::Task<void> SendEmpty(S3Request& request, int status, net::Headers headers);
+// Reads a small request body (bucket configuration XML), verifying the
+// declared SHA-256. Errors as S3 errors.
+net::Task<std::variant<std::string, s3::S3Error>> ReadSmallBody(S3Request& request, size_t limit);
+
+// Operations (s3_buckets.cpp, s3_objects.cpp).
+net::Task<void> ListBuckets(S3Request& request);
+net::Task<void> CreateBucket(S3Request& request);
+net::Task<void> DeleteBucket(S3Request& request);
+net::Task<void> HeadBucket(S3Request& request);
+net::Task<void> GetBucketLocation(S3Request& request);
+net::Task<void> ListObjectsV2(S3Request& request);
+net::Task<void> PutObject(S3Request& request);
+net::Task<void> GetObject(S3Request& request);  // GET and HEAD
+net::Task<void> DeleteObject(S3Request& request);
+
+// The bucket, if it exists and the caller owns it; otherwise sends the
+// error (NoSuchBucket / AccessDenied) and returns nullopt.
+net::Task<std::optional<meta::Bucket>> RequireOwnedBucket(S3Request& request);
+
+}  // namespace holdfast::gateway

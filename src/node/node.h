@@ -1,0 +1,31 @@
+// node: the storage node daemon.  Start here for node/.
+//
+// A node serves the shard store (storage/) over the internal HTTP API
+// (node_api.h) and announces itself to the gateway with heartbeats. It keeps
+// no state of its own beyond its shard files: everything it knows about an
+// object is in the shard footers.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+namespace holdfast::node {
+
+struct NodeOptions {
+  std::string id;        // unique node (server) id
+  std::string provider;  // failure domain labels
+  std::string site;
+  std::filesystem::path data_dir;
+  std::string listen_address = "127.0.0.1";
+  uint16_t port = 0;  // 0 = any free port (reported in heartbeats)
+  std::string gateway_endpoint;  // "host:port"; heartbeats go there
+  std::string cluster_secret;
+  std::chrono::milliseconds heartbeat_interval{1000};
+};
+
+// Runs the node until SIGINT or SIGTERM. Returns a process exit code.
+int RunNode(const NodeOptions& options);
+
+}  // namespace holdfast::node

@@ -1,0 +1,281 @@
+#include "node/node_service.h"
+
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+#include <vector>
+
+#include "common/digest.h"
+#include "common/log.h"
+#include "node/node_api.h"
+#include "storage/shard_stream.h"
+
+namespace holdfast::node {
+namespace {
+
+using net::Task;
+
+// JSON is built outside coroutines: GCC 12 miscompiles brace-initialised
+// temporaries holding string literals inside a co_await expression.
+std::string ErrorJson(std::string_view message) { return nlohmann::json{{"error", message}}.dump(); }
+
+std::string StatusJson(storage::ShardStore& store) {
+  storage::StoreUsage usage = store.Usage();
+  return nlohmann::json{{"shard_count", usage.shard_count},
+                        {"used_bytes", usage.used_bytes},
+                        {"capacity_bytes", usage.capacity_bytes},
+                        {"available_bytes", usage.available_bytes},
+                        {"read_only", store.read_only()}}
+      .dump();
+}
+
+std::string CommittedJson(uint64_t blocks) { return nlohmann::json{{"blocks", blocks}}.dump(); }
+
+Task<void> SendJson(net::ResponseWriter& out, int status, std::string body) {
+  net::Headers headers;
+  headers.Set("Content-Type", "application/json");
+  (void)co_await out.Send(status, headers, body);
+}
+
+Task<void> SendError(net::ResponseWriter& out, int status, std::string_view message) {
+  std::string body = ErrorJson(message);
+  co_await SendJson(out, status, std::move(body));
+}
+
+int StatusFor(const Error& error) {
+  switch (error.code) {
+    case Errc::kNotFound: return 404;
+    case Errc::kInvalidArgument: return 400;
+    case Errc::kCorrupt: return 422;
+    case Errc::kIo: return 507;
+    default: return 500;
+  }
+}
+
+// "0123...ef.3" -> the version id part, for checking footers against ids.
+std::string_view VersionOf(std::string_view shard_id) {
+  return shard_id.substr(0, shard_id.find('.'));
+}
+
+uint64_t ParseUint(const std::vector<std::pair<std::string, std::string>>& query,
+                   std::string_view name, uint64_t fallback) {
+  for (const auto& [k, v] : query) {
+    if (k != name) continue;
+    uint64_t value = 0;
+    auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), value);
+    if (ec == std::errc() && ptr == v.data() + v.size()) return value;
+  }
+  return fallback;
+}
+
+class NodeService {
+ public:
+  NodeService(storage::ShardStore& store, std::string secret, boost::asio::thread_pool& pool)
+      : store_(store), secret_(std::move(secret)), pool_(pool) {}
+
+  Task<void> Handle(net::Request& request, net::BodyReader& body, net::ResponseWriter& out) {
+    auto auth = request.headers.Get("Authorization");
+    if (!auth || !ConstantTimeEquals(*auth, AuthorizationValue(secret_))) {
+      co_await SendError(out, 401, "missing or wrong cluster secret");
+      co_return;
+    }
+    std::string_view path = request.path;
+    if (path == "/v1/status" && request.method == "GET") {
+      co_await HandleStatus(out);
+      co_return;
+    }
+    if (!path.starts_with(kShardsPath)) {
+      co_await SendError(out, 404, "no such endpoint");
+      co_return;
+    }
+    std::string_view rest = path.substr(kShardsPath.size());
+    bool footer_only = false;
+    if (rest.ends_with("/footer")) {
+      rest.remove_suffix(std::string_view("/footer").size());
+      footer_only = true;
+    }
+    std::string shard_id(rest);
+    if (!storage::IsValidShardId(shard_id)) {
+      co_await SendError(out, 400, "invalid shard id");
+      co_return;
+    }
+    if (request.method == "PUT" && !footer_only) {
+      co_await HandlePut(shard_id, body, out);
+    } else if (request.method == "GET") {
+      co_await HandleGet(shard_id, request, footer_only, out);
+    } else if (request.method == "DELETE" && !footer_only) {
+      co_await HandleDelete(shard_id, out);
+    } else {
+      co_await SendError(out, 405, "method not allowed");
+    }
+  }
+
+ private:
+  Task<void> HandleStatus(net::ResponseWriter& out) {
+    std::string body = StatusJson(store_);
+    co_await SendJson(out, 200, std::move(body));
+  }
+
+  // Receives a framed shard stream; acknowledges only once it is durable.
+  // A body that ends before its commit frame discards everything written.
+  Task<void> HandlePut(const std::string& shard_id, net::BodyReader& body,
+                       net::ResponseWriter& out) {
+    storage::FrameParser parser;
+    std::unique_ptr<storage::ShardWriter> writer;
+    storage::ShardFooter expected;
+    std::vector<uint8_t> buffer(256 * 1024);
+    while (true) {
+      auto n = co_await body.Read(buffer);
+      if (!n) co_return;  // the sender is gone; the writer's temp file goes with it
+      if (*n == 0) break;
+      parser.Feed(std::span<const uint8_t>(buffer.data(), *n));
+      while (true) {
+        auto frame = parser.Next();
+        if (!frame) {
+          co_await SendError(out, 400, frame.error().message);
+          co_return;
+        }
+        if (!frame->has_value()) break;
+        storage::Frame& f = **frame;
+        if (f.type == storage::FrameType::kHeader) {
+          if (writer) {
+            co_await SendError(out, 400, "second header frame");
+            co_return;
+          }
+          auto header = storage::DecodeFooterJson(f.payload);
+          if (!header || header->version_id != VersionOf(shard_id) ||
+              std::to_string(header->shard_index) != shard_id.substr(shard_id.find('.') + 1)) {
+            co_await SendError(out, 400, "header frame does not match the shard id");
+            co_return;
+          }
+          expected = *header;
+          auto created = store_.Create(shard_id, expected.block_size_bytes);
+          if (!created) {
+            co_await SendError(out, StatusFor(created.error()), created.error().message);
+            co_return;
+          }
+          writer = std::move(*created);
+        } else if (f.type == storage::FrameType::kBlock) {
+          if (!writer || f.block_index != writer->blocks_written()) {
+            co_await SendError(out, 400, "block frame out of order or before the header");
+            co_return;
+          }
+          Status appended = writer->AppendBlock(f.block(), f.checksum);
+          if (!appended) {
+            co_await SendError(out, StatusFor(appended.error()), appended.error().message);
+            co_return;
+          }
+        } else if (f.type == storage::FrameType::kCommit) {
+          co_await Commit(shard_id, writer.get(), expected, f.payload, out);
+          co_return;
+        } else {
+          co_await SendError(out, 400, "unexpected frame type in a shard upload");
+          co_return;
+        }
+      }
+    }
+    co_await SendError(out, 400, "shard stream ended without a commit frame; nothing was stored");
+  }
+
+  Task<void> Commit(const std::string& shard_id, storage::ShardWriter* writer,
+                    const storage::ShardFooter& expected, const std::string& payload,
+                    net::ResponseWriter& out) {
+    auto footer = storage::DecodeFooterJson(payload);
+    if (!writer || !footer || footer->version_id != expected.version_id ||
+        footer->shard_index != expected.shard_index) {
+      co_await SendError(out, 400, "commit frame does not match the header");
+      co_return;
+    }
+    // fsync can take milliseconds: keep it off the I/O thread.
+    Status committed = co_await net::RunBlocking(pool_, [&] { return writer->Commit(*footer); });
+    if (!committed) {
+      HF_LOG_ERROR("commit of shard {} failed: {}", shard_id, committed.error().message);
+      co_await SendError(out, StatusFor(committed.error()), committed.error().message);
+      co_return;
+    }
+    std::string body = CommittedJson(writer->blocks_written());
+    co_await SendJson(out, 201, std::move(body));
+  }
+
+  Task<void> HandleGet(const std::string& shard_id, const net::Request& request, bool footer_only,
+                       net::ResponseWriter& out) {
+    auto reader = store_.OpenShard(shard_id);
+    if (!reader) {
+      co_await SendError(out, StatusFor(reader.error()), reader.error().message);
+      co_return;
+    }
+    const storage::ShardFooter& footer = (*reader)->footer();
+    if (footer.version_id != VersionOf(shard_id)) {
+      co_await SendError(out, 422, "shard footer names another object version");
+      co_return;
+    }
+    if (footer_only) {
+      net::Headers headers;
+      headers.Set("Content-Type", "application/json");
+      (void)co_await out.Send(200, headers, storage::EncodeFooterJson(footer));
+      co_return;
+    }
+    std::vector<std::pair<std::string, std::string>> query;
+    net::ParseQuery(request.query, &query);
+    uint64_t first = ParseUint(query, "first_block", 0);
+    uint64_t count = ParseUint(query, "block_count", footer.block_count);
+    if (first > footer.block_count || count > footer.block_count - first) {
+      co_await SendError(out, 416, "block range outside the shard");
+      co_return;
+    }
+    co_await StreamBlocks(**reader, first, count, out);
+  }
+
+  // Sends each block verified, or an error frame for a block that fails
+  // verification, so the reader can take that block from another shard.
+  Task<void> StreamBlocks(storage::ShardReader& reader, uint64_t first, uint64_t count,
+                          net::ResponseWriter& out) {
+    net::Headers headers;
+    headers.Set("Content-Type", "application/octet-stream");
+    if (!co_await out.WriteHead(200, headers, std::nullopt)) co_return;
+    std::vector<uint8_t> block(reader.footer().block_size_bytes);
+    std::string prefix;
+    for (uint64_t index = first; index < first + count; ++index) {
+      prefix.clear();
+      auto checksum = reader.ReadBlock(index, block);
+      if (checksum) {
+        storage::AppendBlockFramePrefix(index, *checksum, static_cast<uint32_t>(block.size()),
+                                        &prefix);
+        if (!co_await out.WriteBody(AsBytes(prefix))) co_return;
+        if (!co_await out.WriteBody(block)) co_return;
+      } else {
+        HF_LOG_WARN("block {} of a shard failed verification: {}", index,
+                    checksum.error().message);
+        storage::AppendErrorFrame(index, checksum.error().message, &prefix);
+        if (!co_await out.WriteBody(AsBytes(prefix))) co_return;
+      }
+    }
+    (void)co_await out.Finish();
+  }
+
+  Task<void> HandleDelete(const std::string& shard_id, net::ResponseWriter& out) {
+    Status removed = co_await net::RunBlocking(pool_, [&] { return store_.Remove(shard_id); });
+    if (!removed) {
+      co_await SendError(out, StatusFor(removed.error()), removed.error().message);
+      co_return;
+    }
+    (void)co_await out.Send(204, net::Headers{}, "");
+  }
+
+  storage::ShardStore& store_;
+  const std::string secret_;
+  boost::asio::thread_pool& pool_;
+};
+
+}  // namespace
+
+net::Handler MakeNodeHandler(storage::ShardStore& store, std::string cluster_secret,
+                             boost::asio::thread_pool& blocking_pool) {
+  auto service = std::make_shared<NodeService>(store, std::move(cluster_secret), blocking_pool);
+  return [service](net::Request& request, net::BodyReader& body,
+                   net::ResponseWriter& out) -> Task<void> {
+    co_await service->Handle(request, body, out);
+  };
+}
+
+}  // namespace holdfast::node

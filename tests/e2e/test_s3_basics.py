@@ -1,0 +1,150 @@
+"""The S3 operations of the storage core, through boto3 and awscli: buckets,
+objects, ranges, metadata, ListObjectsV2 with prefix, delimiter and
+continuation, overwrite and delete (with their shards collected), and a
+restart of `holdfast dev` on the same directory keeping everything."""
+import os
+
+import pytest
+from botocore.exceptions import ClientError
+
+from cluster import DevCluster, sha256, wait_for
+
+
+def error_code(raised):
+    return raised.value.response["Error"]["Code"]
+
+
+def test_bucket_lifecycle(cluster):
+    s3 = cluster.client()
+    s3.create_bucket(Bucket="lifecycle")
+    assert "lifecycle" in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    s3.head_bucket(Bucket="lifecycle")
+    with pytest.raises(ClientError) as raised:
+        s3.create_bucket(Bucket="lifecycle")
+    assert error_code(raised) == "BucketAlreadyOwnedByYou"
+    s3.put_object(Bucket="lifecycle", Key="k", Body=b"v")
+    with pytest.raises(ClientError) as raised:
+        s3.delete_bucket(Bucket="lifecycle")
+    assert error_code(raised) == "BucketNotEmpty"
+    s3.delete_object(Bucket="lifecycle", Key="k")
+    s3.delete_bucket(Bucket="lifecycle")
+    with pytest.raises(ClientError) as raised:
+        s3.head_bucket(Bucket="lifecycle")
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    with pytest.raises(ClientError) as raised:
+        s3.put_object(Bucket="lifecycle", Key="k", Body=b"v")
+    assert error_code(raised) == "NoSuchBucket"
+
+
+def test_location_constraint_and_bucket_location(cluster):
+    s3 = cluster.client()
+    s3.create_bucket(Bucket="in-eu", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    assert s3.get_bucket_location(Bucket="in-eu")["LocationConstraint"] == "eu-west-1"
+
+
+def test_object_round_trip_with_metadata_and_ranges(cluster):
+    s3 = cluster.client()
+    s3.create_bucket(Bucket="objects")
+    data = os.urandom(3 * 1024 * 1024 + 17)
+    put = s3.put_object(Bucket="objects", Key="dir/file.bin", Body=data, ContentType="application/x-test",
+                        Metadata={"owner": "alice", "purpose": "e2e"})
+    import hashlib
+    assert put["ETag"] == '"' + hashlib.md5(data).hexdigest() + '"'
+    head = s3.head_object(Bucket="objects", Key="dir/file.bin")
+    assert head["ContentLength"] == len(data)
+    assert head["ContentType"] == "application/x-test"
+    assert head["Metadata"] == {"owner": "alice", "purpose": "e2e"}
+    assert head["ETag"] == put["ETag"]
+    got = s3.get_object(Bucket="objects", Key="dir/file.bin")
+    assert got["Body"].read() == data
+    for spec, expected in [("bytes=0-0", data[:1]), ("bytes=1000-2000000", data[1000:2000001]),
+                           ("bytes=-100", data[-100:]), ("bytes=3145700-", data[3145700:])]:
+        part = s3.get_object(Bucket="objects", Key="dir/file.bin", Range=spec)
+        assert part["ResponseMetadata"]["HTTPStatusCode"] == 206
+        assert part["Body"].read() == expected, spec
+        assert part["ContentRange"].endswith(f"/{len(data)}")
+    with pytest.raises(ClientError) as raised:
+        s3.get_object(Bucket="objects", Key="dir/file.bin", Range=f"bytes={len(data)}-")
+    assert error_code(raised) == "InvalidRange"
+    with pytest.raises(ClientError) as raised:
+        s3.get_object(Bucket="objects", Key="no/such/key")
+    assert error_code(raised) == "NoSuchKey"
+
+
+def test_overwrite_and_delete_collect_old_shards(cluster):
+    s3 = cluster.client()
+    s3.create_bucket(Bucket="churn")
+    for i in range(3):
+        s3.put_object(Bucket="churn", Key="same", Body=os.urandom(10000 + i))
+    assert s3.get_object(Bucket="churn", Key="same")["ContentLength"] == 10002
+    wait_for(lambda: cluster.shard_count("churn") == 9, 20, "overwritten shards to be collected")
+    s3.delete_object(Bucket="churn", Key="same")
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket="churn", Key="same")
+    wait_for(lambda: cluster.shard_count("churn") == 0, 20, "deleted shards to be collected")
+    # Deleting a missing key is not an error in S3.
+    s3.delete_object(Bucket="churn", Key="never-existed")
+
+
+def test_list_objects_v2_prefix_delimiter_and_pages(cluster):
+    s3 = cluster.client()
+    s3.create_bucket(Bucket="listing")
+    keys = [f"photos/{y}/img{i:03}.jpg" for y in (2024, 2025) for i in range(30)] + ["readme.txt", "photos/cover.jpg"]
+    for key in keys:
+        s3.put_object(Bucket="listing", Key=key, Body=b"")
+    paginator = s3.get_paginator("list_objects_v2")
+    listed = [o["Key"] for page in paginator.paginate(Bucket="listing", PaginationConfig={"PageSize": 7})
+              for o in page.get("Contents", [])]
+    assert listed == sorted(keys)
+    top = s3.list_objects_v2(Bucket="listing", Delimiter="/")
+    assert [p["Prefix"] for p in top["CommonPrefixes"]] == ["photos/"]
+    assert [o["Key"] for o in top["Contents"]] == ["readme.txt"]
+    years = s3.list_objects_v2(Bucket="listing", Prefix="photos/", Delimiter="/")
+    assert [p["Prefix"] for p in years["CommonPrefixes"]] == ["photos/2024/", "photos/2025/"]
+    assert [o["Key"] for o in years["Contents"]] == ["photos/cover.jpg"]
+    page = s3.list_objects_v2(Bucket="listing", Prefix="photos/2025/", MaxKeys=10)
+    assert page["IsTruncated"] and page["KeyCount"] == 10
+    rest = s3.list_objects_v2(Bucket="listing", Prefix="photos/2025/", ContinuationToken=page["NextContinuationToken"])
+    assert len(rest["Contents"]) == 20 and not rest["IsTruncated"]
+    after = s3.list_objects_v2(Bucket="listing", StartAfter="photos/2025/img028.jpg")
+    assert [o["Key"] for o in after["Contents"]] == ["photos/2025/img029.jpg", "photos/cover.jpg", "readme.txt"]
+
+
+def test_awscli_high_level_commands(cluster, tmp_path):
+    cluster.aws("s3", "mb", "s3://cli-bucket")
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    files = {"a.txt": b"alpha", "sub/b.bin": os.urandom(70000), "sub/c.txt": b""}
+    for name, data in files.items():
+        (src / name).write_bytes(data)
+    for name in files:
+        cluster.aws("s3", "cp", str(src / name), f"s3://cli-bucket/tree/{name}")
+    listing = cluster.aws("s3", "ls", "--recursive", "s3://cli-bucket/").stdout
+    for name in files:
+        assert f"tree/{name}" in listing
+    out = tmp_path / "out.bin"
+    cluster.aws("s3", "cp", "s3://cli-bucket/tree/sub/b.bin", str(out))
+    assert out.read_bytes() == files["sub/b.bin"]
+    cluster.aws("s3", "rm", "--recursive", "s3://cli-bucket/tree/")
+    cluster.aws("s3", "rb", "s3://cli-bucket")
+    assert "cli-bucket" not in cluster.aws("s3", "ls").stdout
+
+
+def test_restart_on_the_same_directory_keeps_data():
+    first = DevCluster().start()
+    try:
+        s3 = first.client()
+        s3.create_bucket(Bucket="durable")
+        data = os.urandom(2 * 1024 * 1024)
+        s3.put_object(Bucket="durable", Key="kept", Body=data)
+        credentials = (first.info["access_key"], first.info["secret_key"])
+        first.stop()
+        second = DevCluster(data_dir=first.data_dir).start()
+        try:
+            assert (second.info["access_key"], second.info["secret_key"]) == credentials
+            got = second.client().get_object(Bucket="durable", Key="kept")["Body"].read()
+            assert sha256(got) == sha256(data)
+        finally:
+            second.stop()
+    finally:
+        first.cleanup()
