@@ -97,9 +97,12 @@ class StreamingUpload final : public ShardUpload {
 
 class StreamingDownload final : public ShardDownload {
  public:
-  StreamingDownload(std::unique_ptr<net::ClientConnection> connection, uint64_t first_block,
-                    uint64_t block_count, uint32_t block_size)
+  StreamingDownload(std::unique_ptr<net::ClientConnection> connection, net::ConnectionPool* pool,
+                    std::string endpoint, uint64_t first_block, uint64_t block_count,
+                    uint32_t block_size)
       : connection_(std::move(connection)),
+        pool_(pool),
+        endpoint_(std::move(endpoint)),
         next_index_(first_block),
         end_index_(first_block + block_count),
         block_size_(block_size),
@@ -111,7 +114,11 @@ class StreamingDownload final : public ShardDownload {
     while (true) {
       auto frame = parser_.Next();
       if (!frame) co_return Break(Errc::kCorrupt, frame.error().message);
-      if (frame->has_value()) co_return Accept(**frame, out);
+      if (frame->has_value()) {
+        Status accepted = Accept(**frame, out);
+        if (next_index_ == end_index_ && !broken_) co_await ReturnConnection();
+        co_return accepted;
+      }
       auto n = co_await connection_->ReadBody(buffer_);
       if (!n) co_return Break(Errc::kUnavailable, n.error().message);
       if (*n == 0) co_return Break(Errc::kUnavailable, "shard stream ended early");
@@ -140,13 +147,26 @@ class StreamingDownload final : public ShardDownload {
     return Status::Ok();
   }
 
+  // After the last block: read the end of the body so the keep-alive
+  // connection can carry the next request (a small GET then costs no connect).
+  Task<void> ReturnConnection() {
+    std::vector<uint8_t> rest(64);
+    auto n = co_await connection_->ReadBody(rest);
+    if (n && *n == 0 && parser_.buffered_bytes() == 0) {
+      pool_->Release(endpoint_, std::move(connection_));
+    }
+    broken_ = true;  // no further reads on this stream
+  }
+
   Status Break(Errc code, std::string message) {
     broken_ = true;
-    connection_->Close();
+    if (connection_) connection_->Close();
     return MakeError(code, std::move(message));
   }
 
   std::unique_ptr<net::ClientConnection> connection_;
+  net::ConnectionPool* pool_;
+  std::string endpoint_;
   storage::FrameParser parser_;
   uint64_t next_index_;
   uint64_t end_index_;
@@ -225,7 +245,7 @@ Task<Result<std::unique_ptr<ShardDownload>>> NodeClient::OpenDownload(
       co_return MakeError(ErrcForStatus(head->status), NodeErrorMessage(head->status, body));
     }
     co_return std::unique_ptr<ShardDownload>(std::make_unique<StreamingDownload>(
-        std::move(*connection), first_block, block_count, block_size_bytes));
+        std::move(*connection), pool_.get(), endpoint, first_block, block_count, block_size_bytes));
   }
   co_return MakeError(Errc::kUnavailable, "node connection failed twice");
 }

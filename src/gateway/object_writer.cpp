@@ -92,7 +92,8 @@ class Writer {
   // Chooses the code and the nodes, and fills in the pending write.
   std::variant<std::monostate, WriteError> Plan() {
     std::vector<placement::NodeInfo> nodes = ctx_.cluster.PlacementNodes();
-    auto layout = placement::DeriveLayout(nodes, ctx_.PolicyFor(nodes));
+    auto layout = ChooseLayout(nodes, ctx_.PolicyFor(nodes), request_.content_length,
+                               ctx_.settings.max_block_size_bytes);
     if (!layout) return Fail(WriteFailure::kTooFewNodes, layout.error().message);
     layout_ = *layout;
     auto codec = ctx_.Codec(layout_.data_shard_count, layout_.parity_shard_count);
@@ -327,6 +328,31 @@ class Writer {
 };
 
 }  // namespace
+
+uint64_t EstimatedDiskBytes(uint64_t object_size_bytes, const placement::Layout& layout,
+                            uint32_t max_block_size_bytes) {
+  constexpr uint64_t kAllocationUnit = 4096;
+  constexpr uint64_t kFooterBytes = 512;  // footer JSON + tail, generously
+  const int k = layout.data_shard_count;
+  uint64_t block = ChooseBlockSize(object_size_bytes, k, max_block_size_bytes);
+  uint64_t stripes = (object_size_bytes + block * k - 1) / (block * k);
+  uint64_t file = stripes * (block + sizeof(uint64_t)) + kFooterBytes;
+  return (file + kAllocationUnit - 1) / kAllocationUnit * kAllocationUnit * layout.total();
+}
+
+Result<placement::Layout> ChooseLayout(const std::vector<placement::NodeInfo>& nodes,
+                                       const placement::DurabilityPolicy& policy,
+                                       uint64_t object_size_bytes, uint32_t max_block_size_bytes) {
+  auto wide = placement::DeriveLayout(nodes, policy);
+  if (!wide || wide->data_shard_count == 1) return wide;
+  auto copies = placement::DeriveLayout(nodes, policy, /*max_data_shards=*/1);
+  if (!copies) return wide;
+  // Ties go to the copies: fewer files, fewer fsyncs, one node per read.
+  return EstimatedDiskBytes(object_size_bytes, *copies, max_block_size_bytes) <=
+                 EstimatedDiskBytes(object_size_bytes, *wide, max_block_size_bytes)
+             ? copies
+             : wide;
+}
 
 uint32_t ChooseBlockSize(uint64_t object_size_bytes, int data_shard_count,
                          uint32_t max_block_size_bytes) {

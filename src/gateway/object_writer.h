@@ -53,6 +53,19 @@ struct WriteOutcome {
   int shards_written = 0;
 };
 
+// The layout for an object of `object_size_bytes`: the policy's widest code,
+// or the single-data-shard layout (one whole copy per shard) when that takes
+// no more disk. File systems allocate whole 4 KiB blocks, so a 4 KiB object
+// in a 5+4 code occupies 9 x 4 KiB plus footers, while three copies take
+// 3 x 8 KiB and need 3 fsyncs instead of 9; from a few tens of KiB on, the
+// wide code wins and is used.
+Result<placement::Layout> ChooseLayout(const std::vector<placement::NodeInfo>& nodes,
+                                       const placement::DurabilityPolicy& policy,
+                                       uint64_t object_size_bytes, uint32_t max_block_size_bytes);
+// Bytes the shards of such an object occupy on disk (4 KiB allocation).
+uint64_t EstimatedDiskBytes(uint64_t object_size_bytes, const placement::Layout& layout,
+                            uint32_t max_block_size_bytes);
+
 // Smallest multiple of 64 that holds a 1/k share of the object, capped at
 // `max_block_size_bytes`.
 uint32_t ChooseBlockSize(uint64_t object_size_bytes, int data_shard_count,

@@ -125,9 +125,16 @@ class SqliteStore final : public MetaStore {
  private:
   // Runs `body(db)` as one transaction under the mutex; commits only if it
   // returned a value (or Ok).
+  // Durability of one transaction. kFull fsyncs the WAL at commit. kDeferred
+  // leaves it to the next kFull commit (or checkpoint): it survives a process
+  // crash, and on power loss only the deferred transactions can be lost.
+  enum class Sync { kFull, kDeferred };
+
   template <typename Body>
-  auto Transact(Txn::Mode mode, Body&& body) -> decltype(body(std::declval<Db&>())) {
+  auto Transact(Txn::Mode mode, Body&& body, Sync sync = Sync::kFull)
+      -> decltype(body(std::declval<Db&>())) {
     std::lock_guard lock(mu_);
+    META_TRY(SetSync(sync));
     Txn txn(*db_);
     META_TRY(txn.Begin(mode));
     auto result = body(*db_);
@@ -136,8 +143,17 @@ class SqliteStore final : public MetaStore {
     return result;
   }
 
+  Status SetSync(Sync sync) {
+    if (sync == sync_) return Status::Ok();
+    META_TRY(db_->ExecScript(sync == Sync::kFull ? "PRAGMA synchronous=FULL;"
+                                                 : "PRAGMA synchronous=NORMAL;"));
+    sync_ = sync;
+    return Status::Ok();
+  }
+
   std::mutex mu_;
   std::unique_ptr<Db> db_;  // guarded by mu_
+  Sync sync_ = Sync::kFull;  // guarded by mu_
   const Clock& clock_;
 };
 
@@ -234,13 +250,18 @@ Status SqliteStore::BeginWrite(const PendingWrite& pending) {
                         "INSERT INTO pending_shards (version_id, shard_index, node_id, state) "
                         "VALUES (?1, ?2, ?3, ?4)",
                         pending.version_id, pending.shards);
-  });
+  },
+                  // A pending write lost to a power cut leaves orphan shards
+                  // (space, never data): it need not cost its own fsync. The
+                  // commit that follows fsyncs the WAL and so this row too.
+                  Sync::kDeferred);
 }
 
 Result<std::vector<std::string>> SqliteStore::CommitObject(const ObjectVersion& version) {
   META_TRY(sqlite::ValidateVersion(version));
   const int64_t now_unix_ms = clock_.NowUnixMs();
   std::lock_guard lock(mu_);
+  META_TRY(SetSync(Sync::kFull));
   Db& db = *db_;
   Txn txn(db);
   META_TRY(txn.Begin(Txn::Mode::kWrite));

@@ -53,7 +53,8 @@ Result<std::vector<int>> ProviderSizes(const std::vector<NodeInfo>& nodes) {
 
 // The code for cap `cap`: m covers the P fullest providers plus S servers
 // (one shard per server); k takes whatever capacity is left, up to the codec limit.
-Layout LayoutForCap(const std::vector<int>& sizes_desc, int cap, const DurabilityPolicy& policy) {
+Layout LayoutForCap(const std::vector<int>& sizes_desc, int cap, const DurabilityPolicy& policy,
+                    int max_data_shards) {
   int capacity = 0;
   int loss = policy.server_losses;
   for (size_t i = 0; i < sizes_desc.size(); ++i) {
@@ -61,7 +62,7 @@ Layout LayoutForCap(const std::vector<int>& sizes_desc, int cap, const Durabilit
     capacity += held;
     if (static_cast<int>(i) < policy.provider_losses) loss += held;
   }
-  return Layout{std::min(capacity - loss, kMaxDataShards), loss, cap};
+  return Layout{std::min(capacity - loss, max_data_shards), loss, cap};
 }
 
 bool Feasible(const Layout& layout) {
@@ -81,7 +82,7 @@ bool MoreEfficient(const Layout& a, const Layout& b) {
 // too many parity shards.
 Error ExplainNoCap(const std::vector<int>& sizes_desc, const DurabilityPolicy& policy) {
   const int max_cap = sizes_desc.front();
-  const Layout widest = LayoutForCap(sizes_desc, max_cap, policy);
+  const Layout widest = LayoutForCap(sizes_desc, max_cap, policy, kMaxDataShards);
   if (widest.data_shard_count < 1) {
     int remaining = 0;
     for (size_t i = policy.provider_losses; i < sizes_desc.size(); ++i) remaining += sizes_desc[i];
@@ -97,8 +98,8 @@ Error ExplainNoCap(const std::vector<int>& sizes_desc, const DurabilityPolicy& p
                          " to lose plus 1 to keep the data)");
   }
   int cap = 1;
-  while (LayoutForCap(sizes_desc, cap, policy).data_shard_count < 1) ++cap;
-  const int parity = LayoutForCap(sizes_desc, cap, policy).parity_shard_count;
+  while (LayoutForCap(sizes_desc, cap, policy, kMaxDataShards).data_shard_count < 1) ++cap;
+  const int parity = LayoutForCap(sizes_desc, cap, policy, kMaxDataShards).parity_shard_count;
   return MakeError(Errc::kInfeasible,
                    PolicyText(policy) + ": to keep any data after those losses this topology needs " +
                        "up to " + std::to_string(cap) + " shards per provider, hence " +
@@ -191,14 +192,18 @@ DurabilityPolicy DurabilityPolicy::DefaultFor(int provider_count, int node_count
   return DurabilityPolicy{provider_count >= 2 ? 1 : 0, node_count > 1 ? 1 : 0};
 }
 
-Result<Layout> DeriveLayout(const std::vector<NodeInfo>& nodes, const DurabilityPolicy& policy) {
+Result<Layout> DeriveLayout(const std::vector<NodeInfo>& nodes, const DurabilityPolicy& policy,
+                            int max_data_shards) {
+  if (max_data_shards < 1 || max_data_shards > kMaxDataShards) {
+    return MakeError(Errc::kInvalidArgument, "max_data_shards must be in [1, 32]");
+  }
   Result<std::vector<int>> sizes = ProviderSizes(nodes);
   if (!sizes) return sizes.error();
   if (std::optional<Error> refusal = CheckPolicy(*sizes, policy)) return *refusal;
 
   std::optional<Layout> best;
   for (int cap = 1; cap <= sizes->front(); ++cap) {
-    const Layout candidate = LayoutForCap(*sizes, cap, policy);
+    const Layout candidate = LayoutForCap(*sizes, cap, policy, max_data_shards);
     if (Feasible(candidate) && (!best || MoreEfficient(candidate, *best))) best = candidate;
   }
   if (!best) return ExplainNoCap(*sizes, policy);

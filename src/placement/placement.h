@@ -59,8 +59,13 @@ struct Layout {
 };
 
 // Chooses (k, m, c) for `nodes` (all registered nodes, available or not: the
-// code must not shrink just because some are down right now).
-Result<Layout> DeriveLayout(const std::vector<NodeInfo>& nodes, const DurabilityPolicy& policy);
+// code must not shrink just because some are down right now), with k at most
+// `max_data_shards`. With max_data_shards = 1 every shard alone holds the
+// whole object (one full copy per provider up to the cap): the layout for
+// tiny objects, where file-system blocks make wide stripes cost more space
+// and more fsyncs than copies.
+Result<Layout> DeriveLayout(const std::vector<NodeInfo>& nodes, const DurabilityPolicy& policy,
+                            int max_data_shards = 32);
 
 // One entry per shard index in [0, layout.total()): the chosen node id, or
 // nullopt when no available node could take it without breaking the caps.

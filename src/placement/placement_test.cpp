@@ -354,3 +354,24 @@ TEST(SatisfiesCaps, RejectsBrokenAssignments) {
 
 }  // namespace
 }  // namespace holdfast::placement
+
+namespace holdfast::placement {
+namespace {
+
+TEST(DeriveLayoutTest, SingleDataShardLayoutKeepsOneCopyPerProvider) {
+  std::vector<NodeInfo> nodes;
+  for (const char* provider : {"a", "b", "c"}) {
+    for (int i = 0; i < 3; ++i) {
+      nodes.push_back(NodeInfo{std::string(provider) + std::to_string(i), provider, "s", 1.0, true});
+    }
+  }
+  auto layout = DeriveLayout(nodes, DurabilityPolicy{1, 1}, /*max_data_shards=*/1);
+  ASSERT_TRUE(layout.ok());
+  EXPECT_EQ(layout->data_shard_count, 1);
+  EXPECT_EQ(layout->parity_shard_count, 2);
+  EXPECT_EQ(layout->per_provider_cap, 1);
+  EXPECT_FALSE(DeriveLayout(nodes, DurabilityPolicy{1, 1}, 0).ok());
+}
+
+}  // namespace
+}  // namespace holdfast::placement

@@ -162,8 +162,25 @@ class DevCluster:
                 continue  # collected while we looked
         return footers
 
-    def shard_count(self, bucket):
-        return sum(1 for f in self.shard_footers() if f["bucket"] == bucket)
+    def versions_on_disk(self, bucket):
+        """version id -> {"key", "shards" (files found), "k", "total" (k+m)}
+        for every object version of `bucket` with a shard on a live node."""
+        versions = {}
+        for f in self.shard_footers():
+            if f["bucket"] != bucket:
+                continue
+            v = versions.setdefault(f["version_id"], {
+                "key": f["key"], "shards": 0, "k": f["data_shard_count"],
+                "total": f["data_shard_count"] + f["parity_shard_count"]})
+            v["shards"] += 1
+        return versions
+
+    def disk_matches(self, bucket, keys):
+        """True when the disks hold exactly one complete version per key in
+        `keys` and nothing else for `bucket` (no orphans, no leftovers)."""
+        versions = self.versions_on_disk(bucket).values()
+        return (sorted(v["key"] for v in versions) == sorted(keys) and
+                all(v["shards"] == v["total"] for v in versions))
 
     def gateway_rss_peak_kib(self):
         with open(f"/proc/{self.process.pid}/status") as f:

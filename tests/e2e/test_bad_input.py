@@ -153,8 +153,8 @@ def test_truncated_body_stores_nothing(cluster, s3):
             s3.head_object(Bucket=BUCKET, Key="truncated")
         assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
     # No shard of the aborted uploads stays behind, and no temporary file.
-    wait_for(lambda: cluster.shard_count(BUCKET) == 9 * len(s3.list_objects_v2(Bucket=BUCKET)["Contents"]),
-             30, "shards of aborted uploads to be collected")
+    listed = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]]
+    wait_for(lambda: cluster.disk_matches(BUCKET, listed), 30, "shards of aborted uploads to be collected")
     def temp_files():
         return sum(len(files) for n in cluster.info["nodes"]
                    for _, _, files in os.walk(os.path.join(n["data_dir"], "tmp")))

@@ -1,5 +1,5 @@
 """PUT and GET stream: the gateway's memory stays bounded while a large
-object goes through it. Bound: 160 MiB peak RSS for the whole dev process
+object goes through it. Bound: 96 MiB peak RSS for the whole dev process
 (gateway, metadata store, buffers) while a 1 GiB object is written and read,
 i.e. far below the object's size."""
 import hashlib
@@ -8,7 +8,7 @@ import os
 from cluster import file_sha256
 
 OBJECT_BYTES = 1 << 30
-PEAK_RSS_LIMIT_KIB = 160 * 1024
+PEAK_RSS_LIMIT_KIB = 96 * 1024
 
 
 def test_large_object_streams_in_bounded_memory(cluster, tmp_path):

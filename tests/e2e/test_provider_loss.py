@@ -43,12 +43,15 @@ def download_all(cluster, expected, workdir):
 def test_every_object_survives_losing_a_whole_provider(cluster, uploaded, tmp_path):
     (tmp_path / "before").mkdir()
     download_all(cluster, uploaded, tmp_path / "before")
-    shards_before = len(cluster.shard_files())
-    assert shards_before == 9 * len(uploaded), "each object should have k+m = 9 shards on 9 nodes"
+    assert cluster.disk_matches(BUCKET, uploaded.keys()), "every object should have all k+m shards"
+    layouts = {(v["k"], v["total"]) for v in cluster.versions_on_disk(BUCKET).values()}
+    assert layouts == {(1, 3), (5, 9)}, "tiny objects as copies, the rest in a 5+4 code"
 
     for node in cluster.nodes_of("provider-a"):
         cluster.kill_node(node, wipe=True)
-    assert len(cluster.shard_files()) == 6 * len(uploaded)
+    # Each provider held a third of every object's shards; those are gone.
+    for version in cluster.versions_on_disk(BUCKET).values():
+        assert version["shards"] == version["total"] * 2 // 3, version
 
     (tmp_path / "after").mkdir()
     download_all(cluster, uploaded, tmp_path / "after")
@@ -67,11 +70,13 @@ def test_losing_more_than_the_policy_allows_fails_reads_clearly(cluster, uploade
     # The policy survives one provider plus one more server. Lose two more.
     for node in cluster.nodes_of("provider-b")[:2]:
         cluster.kill_node(node, wipe=True)
+    surviving = {v["key"]: v["shards"] >= v["k"] for v in cluster.versions_on_disk(BUCKET).values()}
+    assert not all(surviving.values()), "some objects must now have fewer than k shards"
     s3 = cluster.client(retries=1)
     for key, digest in uploaded.items():
-        if key.endswith("/0B"):
-            # An empty object has no data to lose: it stays readable.
-            assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == b""
+        readable = surviving.get(key, False) or key.endswith("/0B")  # empty: nothing to lose
+        if readable:
+            assert sha256(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()) == digest, key
             continue
         with pytest.raises(ClientError) as raised:
             body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
@@ -81,18 +86,19 @@ def test_losing_more_than_the_policy_allows_fails_reads_clearly(cluster, uploade
         assert error["Code"] == "ServiceUnavailable"
         assert "unreadable" in error["Message"] and "shards" in error["Message"]
     # awscli reports the failure and writes no wrong file.
+    lost = next(key for key, ok in surviving.items() if not ok)
     target = tmp_path / "lost"
-    result = cluster.aws("s3", "cp", f"s3://{BUCKET}/cli/4KiB", str(target), check=False)
+    result = cluster.aws("s3", "cp", f"s3://{BUCKET}/{lost}", str(target), check=False)
     assert result.returncode != 0
     assert "ServiceUnavailable" in result.stderr or "503" in result.stderr
-    assert not target.exists() or file_sha256(target) == uploaded["cli/4KiB"]
+    assert not target.exists() or file_sha256(target) == uploaded[lost]
 
 
 def test_writes_fail_clearly_when_too_few_nodes_remain(cluster):
     # 4 of 9 nodes remain; a 5+4 code needs at least k+1 = 6 to write safely.
     s3 = cluster.client(retries=1)
     with pytest.raises(ClientError) as raised:
-        s3.put_object(Bucket=BUCKET, Key="too-few", Body=b"x" * 1000)
+        s3.put_object(Bucket=BUCKET, Key="too-few", Body=os.urandom(1 << 20))
     assert raised.value.response["Error"]["Code"] == "ServiceUnavailable"
     assert "too few storage nodes" in raised.value.response["Error"]["Message"]
     with pytest.raises(ClientError) as missing:
