@@ -114,6 +114,7 @@ class Writer {
     version_.size_bytes = request_.content_length;
     version_.content_type = request_.content_type;
     version_.user_metadata = request_.user_metadata;
+    version_.headers = request_.headers;
     version_.created_unix_ms = ctx_.clock.NowUnixMs();
     version_.data_shard_count = layout_.data_shard_count;
     version_.parity_shard_count = layout_.parity_shard_count;
@@ -191,6 +192,17 @@ class Writer {
     co_return std::nullopt;
   }
 
+  // The body must end exactly at the declared length. Reading past it is
+  // also what lets a verifying body (aws-chunked signatures, checksum
+  // trailers) finish its checks before anything is committed.
+  Task<std::optional<WriteError>> ExpectBodyEnd() {
+    uint8_t extra = 0;
+    auto n = co_await body_.Read(std::span<uint8_t>(&extra, 1));
+    if (!n) co_return Fail(WriteFailure::kClientGone, n.error().message);
+    if (*n != 0) co_return Fail(WriteFailure::kClientGone, "the request body is longer than declared");
+    co_return std::nullopt;
+  }
+
   std::optional<WriteError> FinishDigests(BodyDigests& digests) {
     Md5Digest md5 = digests.md5.Finish();
     version_.etag = HexLower(md5);
@@ -211,6 +223,7 @@ class Writer {
     BodyDigests digests(request_.expected_sha256_hex.has_value());
     auto data = stripe.data().first(request_.content_length);
     if (auto error = co_await ReadBody(data, digests)) co_return error;
+    if (auto error = co_await ExpectBodyEnd()) co_return error;
     if (auto error = FinishDigests(digests)) co_return error;
     if (block_count_ == 1) stripe.EncodeAndChecksum(*codec_, 0);
 
@@ -265,6 +278,7 @@ class Writer {
       }
       if (auto error = CheckQuorum("during the upload")) co_return error;
     }
+    if (auto error = co_await ExpectBodyEnd()) co_return error;
     if (auto error = FinishDigests(digests)) co_return error;
 
     std::vector<Task<Status>> commits;

@@ -29,6 +29,7 @@ struct WriteRequest {
   std::string key;
   std::string content_type;
   std::map<std::string, std::string> user_metadata;
+  std::map<std::string, std::string> headers;  // standard headers kept with the object
   uint64_t content_length = 0;
   std::optional<std::string> expected_sha256_hex;  // from x-amz-content-sha256
   std::optional<std::string> expected_md5;         // 16 raw bytes, from Content-MD5

@@ -27,12 +27,11 @@ bool IsBucketSubresource(const S3Request& r, std::span<const std::string_view> n
 constexpr std::string_view kUnsupportedSubresources[] = {
     "acl",       "policy",  "cors",    "lifecycle",  "versioning", "versions", "uploads",
     "uploadId",  "tagging", "website", "logging",    "replication", "encryption",
-    "object-lock", "retention", "legal-hold", "notification", "delete", "restore", "select"};
+    "object-lock", "retention", "legal-hold", "notification", "restore", "select"};
 
 Task<void> Route(S3Request& r) {
   const std::string& method = r.http.method;
-  if (IsBucketSubresource(r, kUnsupportedSubresources) ||
-      r.http.headers.Has("x-amz-copy-source")) {
+  if (IsBucketSubresource(r, kUnsupportedSubresources)) {
     co_await SendError(r, s3::MakeS3Error("NotImplemented",
                                           "This operation is not implemented by Holdfast yet.",
                                           r.resource()));
@@ -46,14 +45,10 @@ Task<void> Route(S3Request& r) {
     if (method == "HEAD") co_return co_await HeadBucket(r);
     if (method == "GET" && r.HasQuery("location")) co_return co_await GetBucketLocation(r);
     if (method == "GET" && r.QueryValue("list-type") == "2") co_return co_await ListObjectsV2(r);
-    if (method == "GET") {
-      co_await SendError(r, s3::MakeS3Error("NotImplemented",
-                                            "ListObjects (version 1) is not implemented yet; use "
-                                            "ListObjectsV2 (list-type=2).",
-                                            r.resource()));
-      co_return;
-    }
+    if (method == "GET") co_return co_await ListObjectsV1(r);
+    if (method == "POST" && r.HasQuery("delete")) co_return co_await DeleteObjects(r);
   } else {
+    if (method == "PUT" && r.http.headers.Has("x-amz-copy-source")) co_return co_await CopyObject(r);
     if (method == "PUT") co_return co_await PutObject(r);
     if (method == "GET" || method == "HEAD") co_return co_await GetObject(r);
     if (method == "DELETE") co_return co_await DeleteObject(r);

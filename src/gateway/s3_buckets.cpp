@@ -2,7 +2,9 @@
 #include <algorithm>
 #include <charconv>
 
+#include "common/digest.h"
 #include "gateway/s3_request.h"
+#include "s3/s3_ops.h"
 
 namespace holdfast::gateway {
 
@@ -110,6 +112,79 @@ Task<void> GetBucketLocation(S3Request& r) {
                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<LocationConstraint "
                    "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">" +
                        s3::XmlEscape(region) + "</LocationConstraint>");
+}
+
+namespace {
+
+// max-keys: 0..1000 (larger values are capped, as S3 does).
+std::variant<int, s3::S3Error> ParseMaxKeys(const S3Request& r) {
+  if (!r.HasQuery("max-keys")) return 1000;
+  std::string text = r.QueryValue("max-keys");
+  int value = -1;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size() || value < 0) {
+    return s3::MakeS3Error("InvalidArgument", "Provided max-keys not an integer or within integer range", r.resource());
+  }
+  return std::min(value, 1000);
+}
+
+std::optional<s3::S3Error> CheckEncodingType(const S3Request& r) {
+  std::string encoding = r.QueryValue("encoding-type");
+  if (encoding.empty() || encoding == "url") return std::nullopt;
+  return s3::MakeS3Error("InvalidArgument", "Invalid Encoding Method specified in Request", r.resource());
+}
+
+}  // namespace
+
+Task<void> ListObjectsV1(S3Request& r) {
+  if (!co_await RequireOwnedBucket(r)) co_return;
+  if (auto error = CheckEncodingType(r)) co_return co_await SendError(r, *error);
+  auto max_keys = ParseMaxKeys(r);
+  if (auto* error = std::get_if<s3::S3Error>(&max_keys)) co_return co_await SendError(r, *error);
+  s3::ListV1Params params;
+  params.bucket = r.target.bucket;
+  params.prefix = r.QueryValue("prefix");
+  params.delimiter = r.QueryValue("delimiter");
+  params.marker = r.QueryValue("marker");
+  params.max_keys = std::get<int>(max_keys);
+  params.encoding_url = r.QueryValue("encoding-type") == "url";
+  meta::ListQuery query{params.prefix, params.delimiter, params.marker, params.max_keys};
+  auto listed = co_await Blocking(r, [&] { return r.ctx.store.ListObjects(r.target.bucket, query); });
+  if (!listed) co_return co_await SendError(r, s3::FromError(listed.error(), r.resource()));
+  co_await SendXml(r, 200, s3::RenderListObjectsV1(params, *listed, r.auth.user_id));
+}
+
+Task<void> DeleteObjects(S3Request& r) {
+  if (!co_await RequireOwnedBucket(r)) co_return;
+  auto body = co_await ReadSmallBody(r, 4 << 20);
+  if (auto* error = std::get_if<s3::S3Error>(&body)) co_return co_await SendError(r, *error);
+  const std::string& xml = std::get<std::string>(body);
+  if (auto md5 = r.http.headers.Get("Content-MD5")) {
+    std::string expected;
+    Md5Digest actual = Md5(AsBytes(xml));
+    if (!Base64Decode(*md5, &expected) || expected.size() != actual.size()) {
+      co_return co_await SendError(r, s3::MakeS3Error("InvalidDigest", "The Content-MD5 you specified was invalid.", r.resource()));
+    }
+    if (expected != std::string_view(reinterpret_cast<const char*>(actual.data()), actual.size())) {
+      co_return co_await SendError(r, s3::MakeS3Error("BadDigest", "The Content-MD5 you specified did not match what we received.", r.resource()));
+    }
+  }
+  auto parsed = s3::ParseDeleteObjects(xml);
+  if (auto* error = std::get_if<s3::S3Error>(&parsed)) co_return co_await SendError(r, *error);
+  const s3::DeleteObjectsRequest& request = std::get<s3::DeleteObjectsRequest>(parsed);
+  std::vector<s3::DeleteOutcome> outcomes;
+  for (const s3::ObjectToDelete& object : request.objects) {
+    s3::DeleteOutcome outcome{object.key, object.version_id, std::nullopt, false, ""};
+    if (!object.version_id.empty() && object.version_id != "null") {
+      // Without versioning there is only the "null" version.
+      outcome.error = s3::MakeS3Error("NoSuchVersion", "The specified version does not exist.");
+    } else {
+      Status deleted = co_await Blocking(r, [&] { return r.ctx.store.DeleteObject(r.target.bucket, object.key); });
+      if (!deleted && deleted.error().code != Errc::kNotFound) outcome.error = s3::FromError(deleted.error());
+    }
+    outcomes.push_back(std::move(outcome));
+  }
+  co_await SendXml(r, 200, s3::RenderDeleteResult(outcomes, request.quiet));
 }
 
 Task<void> ListObjectsV2(S3Request& r) {

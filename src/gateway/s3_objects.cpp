@@ -7,7 +7,9 @@
 #include "gateway/http_range.h"
 #include "gateway/object_reader.h"
 #include "gateway/object_writer.h"
+#include "gateway/s3_body.h"
 #include "gateway/s3_request.h"
+#include "s3/s3_ops.h"
 
 namespace holdfast::gateway {
 
@@ -17,6 +19,9 @@ namespace {
 
 constexpr std::string_view kUserMetaPrefix = "x-amz-meta-";
 constexpr size_t kMaxUserMetadataBytes = 2048;  // S3's limit for x-amz-meta-*
+// Standard headers S3 stores with an object and returns on GET and HEAD.
+constexpr std::string_view kStoredHeaders[] = {"cache-control", "content-disposition",
+                                               "content-encoding", "content-language", "expires"};
 
 std::string Lower(std::string_view text) {
   std::string out(text);
@@ -42,20 +47,37 @@ s3::S3Error ErrorFor(const WriteError& error, const std::string& resource) {
   return s3::MakeS3Error("InternalError", error.message, resource);
 }
 
-// Builds the write request from headers; an S3 error if they are unusable.
-std::variant<WriteRequest, s3::S3Error> ParsePutHeaders(const S3Request& r) {
-  WriteRequest request;
-  request.bucket = r.target.bucket;
-  request.key = r.target.key;
+}  // namespace
+
+// Content type, user metadata and the stored standard headers, from the
+// request's headers (PUT, and copies with x-amz-metadata-directive REPLACE).
+std::optional<s3::S3Error> ParseObjectAttributes(const S3Request& r, WriteRequest* out) {
+  WriteRequest& request = *out;
   const net::Headers& h = r.http.headers;
-  if (!r.http.content_length) {
-    return s3::MakeS3Error("MissingContentLength", "You must provide the Content-Length HTTP header.", r.resource());
-  }
-  request.content_length = *r.http.content_length;
-  if (request.content_length > r.ctx.settings.max_object_size_bytes) {
-    return s3::MakeS3Error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.", r.resource());
-  }
   request.content_type = std::string(h.Get("Content-Type").value_or("binary/octet-stream"));
+  for (std::string_view name : kStoredHeaders) {
+    if (auto value = h.Get(name)) request.headers[std::string(name)] = std::string(*value);
+  }
+  // "aws-chunked" describes this request's framing, not the object.
+  if (auto encoding = request.headers.find("content-encoding"); encoding != request.headers.end()) {
+    std::string kept;
+    size_t start = 0;
+    const std::string& value = encoding->second;
+    while (start <= value.size()) {
+      size_t comma = value.find(',', start);
+      std::string token = value.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      token.erase(0, token.find_first_not_of(' '));
+      token.erase(token.find_last_not_of(' ') + 1);
+      if (!token.empty() && token != "aws-chunked") kept += (kept.empty() ? "" : ",") + token;
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+    if (kept.empty()) {
+      request.headers.erase(encoding);
+    } else {
+      encoding->second = kept;
+    }
+  }
   size_t metadata_bytes = 0;
   for (const auto& [name, value] : h.all()) {
     std::string lower = Lower(name);
@@ -74,9 +96,29 @@ std::variant<WriteRequest, s3::S3Error> ParsePutHeaders(const S3Request& r) {
     }
     request.expected_md5 = raw;
   }
+  return std::nullopt;
+}
+
+namespace {
+
+// Builds the write request from headers; an S3 error if they are unusable.
+std::variant<WriteRequest, s3::S3Error> ParsePutHeaders(const S3Request& r) {
+  WriteRequest request;
+  request.bucket = r.target.bucket;
+  request.key = r.target.key;
+  if (!r.http.content_length) {
+    return s3::MakeS3Error("MissingContentLength", "You must provide the Content-Length HTTP header.", r.resource());
+  }
+  request.content_length = r.auth.chunked ? r.auth.chunked->decoded_length_bytes : *r.http.content_length;
+  if (request.content_length > r.ctx.settings.max_object_size_bytes) {
+    return s3::MakeS3Error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.", r.resource());
+  }
+  if (auto error = ParseObjectAttributes(r, &request)) return *error;
   if (r.auth.payload_hash.size() == 64) request.expected_sha256_hex = r.auth.payload_hash;
   return request;
 }
+
+}  // namespace
 
 void AddObjectHeaders(const meta::ObjectVersion& v, net::Headers* headers) {
   headers->Set("ETag", "\"" + v.etag + "\"");
@@ -86,9 +128,23 @@ void AddObjectHeaders(const meta::ObjectVersion& v, net::Headers* headers) {
   for (const auto& [key, value] : v.user_metadata) {
     headers->Set(std::string(kUserMetaPrefix) + key, value);
   }
+  for (const auto& [name, value] : v.headers) headers->Set(name, value);
 }
 
-}  // namespace
+
+// Conditional PUT (If-None-Match: *, If-Match). Checked before the body is
+// read; a concurrent writer can still slip in between the check and the
+// commit (the check is not yet part of the commit transaction).
+Task<std::optional<s3::S3Error>> CheckPutPreconditions(S3Request& r) {
+  if (!r.http.headers.Has("If-None-Match") && !r.http.headers.Has("If-Match")) co_return std::nullopt;
+  auto current = co_await net::RunBlocking(
+      r.ctx.blocking_pool, [&] { return r.ctx.store.GetObject(r.target.bucket, r.target.key); });
+  std::optional<std::string> etag;
+  if (current) etag = current->etag;
+  auto error = s3::CheckWritePreconditions(r.http.headers, etag);
+  if (error && error->resource.empty()) error->resource = r.resource();
+  co_return error;
+}
 
 Task<void> PutObject(S3Request& r) {
   if (auto error = s3::CheckObjectKey(r.target.key)) co_return co_await SendError(r, *error);
@@ -96,11 +152,18 @@ Task<void> PutObject(S3Request& r) {
   auto parsed = ParsePutHeaders(r);
   if (auto* error = std::get_if<s3::S3Error>(&parsed)) co_return co_await SendError(r, *error);
   const WriteRequest& request = std::get<WriteRequest>(parsed);
+  if (auto error = co_await CheckPutPreconditions(r)) co_return co_await SendError(r, *error);
+  auto body = S3BodyReader::Create(r.http, r.auth, r.body);
+  if (auto* error = std::get_if<s3::S3Error>(&body)) co_return co_await SendError(r, *error);
+  S3BodyReader& verified_body = *std::get<std::unique_ptr<S3BodyReader>>(body);
 
-  auto outcome = co_await WriteObject(r.ctx, request, r.body);
+  auto outcome = co_await WriteObject(r.ctx, request, verified_body);
   if (auto* error = std::get_if<WriteError>(&outcome)) {
     HF_LOG_WARN("PUT {} failed: {}", r.resource(), error->message);
-    co_return co_await SendError(r, ErrorFor(*error, r.resource()));
+    // A body that failed verification says best what went wrong.
+    s3::S3Error reported = verified_body.failure() ? *verified_body.failure() : ErrorFor(*error, r.resource());
+    if (reported.resource.empty()) reported.resource = r.resource();
+    co_return co_await SendError(r, reported);
   }
   const WriteOutcome& done = std::get<WriteOutcome>(outcome);
   if (done.shards_written < done.version.data_shard_count + done.version.parity_shard_count) {
@@ -126,6 +189,14 @@ Task<void> GetObject(S3Request& r) {
   const meta::ObjectVersion& v = *version;
   net::Headers headers = BaseHeaders(r);
   AddObjectHeaders(v, &headers);
+  switch (s3::EvaluatePreconditions(s3::GetPreconditions(r.http.headers), v.etag, v.created_unix_ms)) {
+    case s3::PreconditionOutcome::kProceed:
+      break;
+    case s3::PreconditionOutcome::kNotModified:
+      co_return co_await SendEmpty(r, 304, headers);
+    case s3::PreconditionOutcome::kFailed:
+      co_return co_await SendError(r, s3::MakeS3Error("PreconditionFailed", std::string(s3::kPreconditionFailedMessage), r.resource()));
+  }
 
   ByteRange range;
   if (auto header = r.http.headers.Get("Range")) range = ParseRange(*header, v.size_bytes);

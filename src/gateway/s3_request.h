@@ -46,6 +46,19 @@ net::Task<void> ListObjectsV2(S3Request& request);
 net::Task<void> PutObject(S3Request& request);
 net::Task<void> GetObject(S3Request& request);  // GET and HEAD
 net::Task<void> DeleteObject(S3Request& request);
+net::Task<void> CopyObject(S3Request& request);   // PUT with x-amz-copy-source
+net::Task<void> ListObjectsV1(S3Request& request);
+net::Task<void> DeleteObjects(S3Request& request);  // POST ?delete
+
+struct WriteRequest;
+// Content type, x-amz-meta-*, stored standard headers and Content-MD5 from
+// the request's headers into `out`.
+std::optional<s3::S3Error> ParseObjectAttributes(const S3Request& request, WriteRequest* out);
+// If-None-Match / If-Match on a write, against the key's current version.
+net::Task<std::optional<s3::S3Error>> CheckPutPreconditions(S3Request& request);
+// Response headers describing an object version (ETag, Last-Modified,
+// Content-Type, metadata, stored headers).
+void AddObjectHeaders(const meta::ObjectVersion& version, net::Headers* headers);
 
 // The bucket, if it exists and the caller owns it; otherwise sends the
 // error (NoSuchBucket / AccessDenied) and returns nullopt.

@@ -67,6 +67,10 @@ struct ObjectVersion {
   std::string etag;  // without quotes
   std::string content_type;
   std::map<std::string, std::string> user_metadata;  // x-amz-meta-* (lower-case names, no prefix)
+  // Standard headers kept verbatim and returned on GET/HEAD: cache-control,
+  // content-disposition, content-encoding, content-language, expires
+  // (lower-case names).
+  std::map<std::string, std::string> headers;
   int64_t created_unix_ms = 0;
   int data_shard_count = 0;    // k
   int parity_shard_count = 0;  // m

@@ -34,6 +34,7 @@ CREATE TABLE object_versions (
   etag             TEXT NOT NULL,
   content_type     TEXT NOT NULL,
   user_metadata    TEXT NOT NULL DEFAULT '{}',
+  headers          TEXT NOT NULL DEFAULT '{}',
   created_unix_ms  INTEGER NOT NULL,
   k                INTEGER NOT NULL CHECK (k > 0),
   m                INTEGER NOT NULL CHECK (m >= 0),

@@ -54,10 +54,11 @@ Status InsertShards(Db& db, const char* sql, const std::string& version_id,
 Status InsertVersion(Db& db, const ObjectVersion& version) {
   META_ASSIGN_OR_RETURN(const std::string metadata,
                         sqlite::EncodeUserMetadata(version.user_metadata));
+  META_ASSIGN_OR_RETURN(const std::string headers, sqlite::EncodeUserMetadata(version.headers));
   Stmt stmt = db.Prepare(R"sql(
 INSERT INTO object_versions (version_id, bucket, key, size_bytes, etag, content_type,
-  user_metadata, created_unix_ms, k, m, block_size_bytes, is_latest)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1))sql");
+  user_metadata, created_unix_ms, k, m, block_size_bytes, is_latest, headers)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1, ?12))sql");
   stmt.BindText(1, version.version_id)
       .BindText(2, version.bucket)
       .BindText(3, version.key)
@@ -67,6 +68,7 @@ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1))sql");
       .BindText(7, metadata)
       .BindInt(8, version.created_unix_ms)
       .BindInt(9, version.data_shard_count)
+      .BindText(12, headers)
       .BindInt(10, version.parity_shard_count)
       .BindInt(11, version.block_size_bytes);
   META_TRY(stmt.Run());
@@ -346,7 +348,7 @@ Result<ObjectVersion> SqliteStore::GetObject(const std::string& bucket, const st
     {
       Stmt stmt = db.Prepare(R"sql(
 SELECT version_id, size_bytes, etag, content_type, user_metadata, created_unix_ms,
-       k, m, block_size_bytes
+       k, m, block_size_bytes, headers
 FROM object_versions WHERE bucket = ?1 AND key = ?2 AND is_latest = 1)sql");
       stmt.BindText(1, bucket).BindText(2, key);
       META_ASSIGN_OR_RETURN(const bool has_row, stmt.Step());
@@ -362,6 +364,7 @@ FROM object_versions WHERE bucket = ?1 AND key = ?2 AND is_latest = 1)sql");
       version.data_shard_count = static_cast<int>(stmt.ColumnInt(6));
       version.parity_shard_count = static_cast<int>(stmt.ColumnInt(7));
       version.block_size_bytes = static_cast<uint32_t>(stmt.ColumnInt(8));
+      META_ASSIGN_OR_RETURN(version.headers, sqlite::DecodeUserMetadata(stmt.ColumnText(9)));
     }
     META_ASSIGN_OR_RETURN(version.shards, sqlite::LoadShards(db, version.version_id));
     return version;

@@ -127,6 +127,7 @@ TEST_F(MetaStoreTest, BeginCommitGetRoundTrip) {
   version.shards = {Shard(0, "n0"), Shard(1, "", ShardState::kMissing), Shard(2, "n2"),
                     Shard(3, "n3", ShardState::kMissing), Shard(4, "n4")};
   version.user_metadata = {{"author", "Zoë 日本"}, {"empty", ""}};
+  version.headers = {{"cache-control", "max-age=60"}, {"content-disposition", "attachment"}};
   ASSERT_OK(store_->BeginWrite(PendingFor(version, 10)));
   EXPECT_ERRC(store_->BeginWrite(PendingFor(version, 10)), Errc::kAlreadyExists);
   auto replaced = store_->CommitObject(version);
@@ -142,6 +143,7 @@ TEST_F(MetaStoreTest, BeginCommitGetRoundTrip) {
   EXPECT_EQ(got->etag, version.etag);
   EXPECT_EQ(got->content_type, "text/plain");
   EXPECT_EQ(got->user_metadata, version.user_metadata);
+  EXPECT_EQ(got->headers, version.headers);
   EXPECT_EQ(got->created_unix_ms, version.created_unix_ms);
   EXPECT_EQ(got->data_shard_count, 3);
   EXPECT_EQ(got->parity_shard_count, 2);

@@ -1,6 +1,9 @@
 // s3: the S3 protocol pieces that need no sockets and no storage — SigV4
-// verification, S3 error documents, XML bodies, and naming rules.
-// Start here for s3/. The gateway (gateway/) glues these to storage.
+// verification (headers and presigned URLs), S3 error documents, XML bodies,
+// and naming rules. Start here for s3/. The gateway (gateway/) glues these to
+// storage. The pieces of individual operations (aws-chunked bodies,
+// checksums, conditional requests, multipart rules, their XML) are in
+// s3/s3_ops.h.
 //
 // Everything here is pure and thread-safe.
 #pragma once
@@ -41,7 +44,12 @@ std::string RenderErrorXml(const S3Error& error, std::string_view request_id);
 
 // ---- SigV4 --------------------------------------------------------------
 inline constexpr std::string_view kUnsignedPayload = "UNSIGNED-PAYLOAD";
+// The x-amz-content-sha256 values of aws-chunked bodies that Holdfast decodes.
 inline constexpr std::string_view kStreamingPayload = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD";
+inline constexpr std::string_view kStreamingPayloadTrailer =
+    "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER";
+inline constexpr std::string_view kStreamingUnsignedPayloadTrailer =
+    "STREAMING-UNSIGNED-PAYLOAD-TRAILER";
 
 struct SigningScope {
   std::string date;     // YYYYMMDD
@@ -71,34 +79,83 @@ std::string StringToSign(std::string_view amz_date, const SigningScope& scope,
 std::string SigningKey(std::string_view secret_key, const SigningScope& scope);  // raw 32 bytes
 std::string Signature(std::string_view signing_key, std::string_view string_to_sign);  // hex
 
+// An aws-chunked body ("Content-Encoding: aws-chunked"), as a verified
+// request declares it. AwsChunkedDecoder (s3_ops.h) decodes it.
+struct ChunkedUpload {
+  enum class Mode {
+    kSigned,              // STREAMING-AWS4-HMAC-SHA256-PAYLOAD
+    kSignedWithTrailer,   // STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER
+    kUnsignedWithTrailer  // STREAMING-UNSIGNED-PAYLOAD-TRAILER
+  };
+  Mode mode = Mode::kSigned;
+  uint64_t decoded_length_bytes = 0;       // x-amz-decoded-content-length
+  std::vector<std::string> trailer_names;  // x-amz-trailer, lower-cased; may be empty
+  // The signed modes chain every chunk's signature to the previous one,
+  // starting from the request's own signature (the seed). The key is derived
+  // from the secret: never log it.
+  std::string signing_key;  // raw 32 bytes, as SigningKey returns it
+  std::string amz_date;     // YYYYMMDD'T'HHMMSS'Z' of the request
+  SigningScope scope;
+  std::string seed_signature;
+};
+
 struct VerifiedRequest {
   std::string access_key_id;
   std::string user_id;
-  // What the client declared in x-amz-content-sha256: a 64-hex SHA-256 the
-  // body must match (checked by the caller as the body streams),
-  // UNSIGNED-PAYLOAD, or a STREAMING-* value. Hex digits are lower-cased.
+  // What the client declared in x-amz-content-sha256 (UNSIGNED-PAYLOAD for a
+  // presigned URL without that header): a 64-hex SHA-256 the body must match
+  // (checked by the caller as the body streams), UNSIGNED-PAYLOAD, or one of
+  // the three STREAMING-* values above. Hex digits are lower-cased.
   std::string payload_hash;
   // The region named in the credential scope. Any region is accepted; the
   // gateway may compare it with a bucket's region.
   std::string region;
+  // Set exactly when payload_hash is STREAMING-*: the body is aws-chunked and
+  // must be read through an AwsChunkedDecoder, never stored as sent.
+  std::optional<ChunkedUpload> chunked;
 };
 
 using SecretLookup = std::function<Result<meta::AccessKey>(const std::string& access_key_id)>;
 
-// Verifies header-based SigV4 on `request`. Errors are S3 errors:
-// AccessDenied (no/unsupported auth, no valid x-amz-date or Date, or host or
-// an x-amz-* header left unsigned), InvalidAccessKeyId,
-// SignatureDoesNotMatch, RequestTimeTooSkewed (over 15 minutes from `now`),
-// AuthorizationHeaderMalformed (syntax, service other than "s3", scope date
-// not the request's date), InvalidRequest (no x-amz-content-sha256),
-// InvalidArgument (bad x-amz-content-sha256 value), InvalidURI (bad
-// percent-escape), NotImplemented (presigned URLs; STREAMING-* payloads,
-// reported only once the seed signature has been verified), or what
-// FromError makes of a failed `lookup` other than kNotFound.
-// The body itself is not checked here: see VerifiedRequest::payload_hash.
+// Verifies SigV4 on `request`: in the Authorization header, or in the query
+// string of a presigned URL (X-Amz-Algorithm, X-Amz-Credential, X-Amz-Date,
+// X-Amz-Expires, X-Amz-SignedHeaders, X-Amz-Signature). Errors are S3
+// errors, as S3 reports them:
+//   both: AccessDenied (no/unsupported auth, host or an x-amz-* header left
+//     unsigned), InvalidArgument (both kinds at once; bad
+//     x-amz-content-sha256 value), InvalidAccessKeyId, SignatureDoesNotMatch,
+//     InvalidURI (bad percent-escape), or what FromError makes of a failed
+//     `lookup` other than kNotFound.
+//   header: AccessDenied (no valid x-amz-date or Date), RequestTimeTooSkewed
+//     (over 15 minutes from `now`), AuthorizationHeaderMalformed (syntax,
+//     service other than "s3", scope date not the request's date),
+//     InvalidRequest (no x-amz-content-sha256), MissingContentLength
+//     (STREAMING-* without x-amz-decoded-content-length), NotImplemented
+//     (STREAMING-* values other than the three above, e.g. SigV4a; reported
+//     once the seed signature has been verified).
+//   presigned: AuthorizationQueryParametersError (a parameter missing or
+//     malformed, X-Amz-Expires outside 1..604800, service other than "s3",
+//     scope date not X-Amz-Date's), AccessDenied "Request has expired" (now
+//     after X-Amz-Date + X-Amz-Expires) or "Request is not yet valid"
+//     (X-Amz-Date over 15 minutes ahead of now).
+// A presigned URL signs no payload (UNSIGNED-PAYLOAD) unless the request
+// carries x-amz-content-sha256. The body itself is not checked here: see
+// VerifiedRequest::payload_hash and ::chunked.
 std::variant<VerifiedRequest, S3Error> VerifyRequest(const net::Request& request,
                                                      const SecretLookup& lookup,
                                                      int64_t now_unix_ms);
+
+// ---- Presigned URLs -----------------------------------------------------------
+inline constexpr int64_t kMaxPresignedExpirySeconds = 604800;  // 7 days, as S3
+
+// The query string that presigns `request` (its method, path, query and
+// Host header as they will be sent) for `expires_seconds` from `amz_date`,
+// as the SDKs build it: the request's own query, then X-Amz-Algorithm,
+// X-Amz-Credential, X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders=host and
+// X-Amz-Signature; the payload is UNSIGNED-PAYLOAD. For tests and tools.
+Result<std::string> PresignQuery(const net::Request& request, std::string_view access_key_id,
+                                 std::string_view secret_key, const SigningScope& scope,
+                                 std::string_view amz_date, int64_t expires_seconds);
 
 // ---- Names ----------------------------------------------------------------
 // Bucket naming rules (3-63 chars, lower-case letters, digits, '-' and '.',

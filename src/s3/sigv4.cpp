@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "common/digest.h"
+#include "s3/internal.h"
 #include "s3/s3.h"
 
 namespace holdfast::s3 {
@@ -54,18 +55,6 @@ Error Malformed(std::string detail) {
   return MakeError(Errc::kInvalidArgument, "The authorization header is malformed; " + detail);
 }
 
-Result<SigningScope> ParseCredential(std::string_view credential, std::string* access_key_id) {
-  std::vector<std::string_view> parts = Split(credential, '/');
-  if (parts.size() != 5 || parts[0].empty() || parts[1].size() != 8 || !IsDigits(parts[1]) ||
-      parts[2].empty() || parts[3].empty() || parts[4] != "aws4_request") {
-    return Malformed(
-        "the Credential is mal-formed; expecting "
-        "\"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\".");
-  }
-  *access_key_id = std::string(parts[0]);
-  return SigningScope{std::string(parts[1]), std::string(parts[2]), std::string(parts[3])};
-}
-
 // "Credential=..., SignedHeaders=..., Signature=..." (any order, optional
 // spaces after the commas) into the three values.
 Status SplitComponents(std::string_view text, std::string_view* credential,
@@ -106,11 +95,11 @@ void AppendCanonicalValue(std::string_view value, std::string* out) {
   }
 }
 
-char AsciiLower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
+char LowerChar(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
 
 bool NameEquals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return AsciiLower(x) == AsciiLower(y);
+           return LowerChar(x) == LowerChar(y);
          });
 }
 
@@ -154,6 +143,32 @@ Result<std::string> CanonicalQuery(std::string_view raw_query) {
 
 }  // namespace
 
+std::string_view TrimBlanks(std::string_view text) { return Trim(text); }
+
+Result<SigningScope> ParseCredential(std::string_view credential, std::string* access_key_id) {
+  std::vector<std::string_view> parts = Split(credential, '/');
+  if (parts.size() != 5 || parts[0].empty() || parts[1].size() != 8 || !IsDigits(parts[1]) ||
+      parts[2].empty() || parts[3].empty() || parts[4] != "aws4_request") {
+    return MakeError(Errc::kInvalidArgument,
+                     "the Credential is mal-formed; expecting "
+                     "\"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\".");
+  }
+  *access_key_id = std::string(parts[0]);
+  return SigningScope{std::string(parts[1]), std::string(parts[2]), std::string(parts[3])};
+}
+
+Result<std::vector<std::string>> ParseSignedHeaders(std::string_view text) {
+  std::vector<std::string> names;
+  for (std::string_view name : Split(text, ';')) {
+    if (!IsLowerFieldName(name)) {
+      return MakeError(Errc::kInvalidArgument,
+                       "SignedHeaders must be lower-case header names separated by ';'.");
+    }
+    names.emplace_back(name);
+  }
+  return names;
+}
+
 Result<AuthorizationHeader> ParseAuthorizationHeader(std::string_view value) {
   if (value.substr(0, kAlgorithm.size()) != kAlgorithm || value.size() == kAlgorithm.size() ||
       !IsSpace(value[kAlgorithm.size()])) {
@@ -166,14 +181,11 @@ Result<AuthorizationHeader> ParseAuthorizationHeader(std::string_view value) {
 
   AuthorizationHeader header;
   Result<SigningScope> scope = ParseCredential(credential, &header.access_key_id);
-  if (!scope) return scope.error();
+  if (!scope) return Malformed(scope.error().message);
   header.scope = std::move(*scope);
-  for (std::string_view name : Split(signed_headers, ';')) {
-    if (!IsLowerFieldName(name)) {
-      return Malformed("SignedHeaders must be lower-case header names separated by ';'.");
-    }
-    header.signed_headers.emplace_back(name);
-  }
+  Result<std::vector<std::string>> names = ParseSignedHeaders(signed_headers);
+  if (!names) return Malformed(names.error().message);
+  header.signed_headers = std::move(*names);
   if (signature.size() != 64 || !IsLowerHex(signature)) {
     return Malformed("the Signature must be 64 lower-case hexadecimal digits.");
   }

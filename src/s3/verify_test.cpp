@@ -149,10 +149,13 @@ TEST(VerifyRequest, MissingOrUnsupportedAuthorization) {
   EXPECT_EQ(ErrorCode(VerifyRequest(anonymous, lookup, kRequestTimeMs)), "AccessDenied");
   EXPECT_EQ(ErrorCode(VerifyRequest(GetObjectExample("AWS AKIAIOSFODNN7EXAMPLE:c2lnbmF0dXJl"),
                                     lookup, kRequestTimeMs)),
+            "InvalidRequest");  // SigV2: see VerifySigV2Test
+  EXPECT_EQ(ErrorCode(VerifyRequest(GetObjectExample("Bearer token"), lookup, kRequestTimeMs)),
             "AccessDenied");
   net::Request presigned = anonymous;
   presigned.query = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=00";
-  EXPECT_EQ(ErrorCode(VerifyRequest(presigned, lookup, kRequestTimeMs)), "NotImplemented");
+  EXPECT_EQ(ErrorCode(VerifyRequest(presigned, lookup, kRequestTimeMs)),
+            "AuthorizationQueryParametersError");  // the rest is in presigned_test.cpp
   net::Request both = GetObjectExample();
   both.query = presigned.query;
   EXPECT_EQ(ErrorCode(VerifyRequest(both, lookup, kRequestTimeMs)), "InvalidArgument");
@@ -235,10 +238,84 @@ TEST(VerifyRequest, PayloadHashForms) {
   ASSERT_EQ(ErrorCode(upper_hex), "OK");
   EXPECT_EQ(std::get<VerifiedRequest>(upper_hex).payload_hash, kEmptySha256);
 
-  EXPECT_EQ(
-      ErrorCode(VerifyRequest(SignedPut(std::string(kStreamingPayload)), lookup, kRequestTimeMs)),
-      "NotImplemented");
   EXPECT_EQ(ErrorCode(VerifyRequest(SignedPut("abc"), lookup, kRequestTimeMs)), "InvalidArgument");
+}
+
+// aws-chunked: the seed signature is verified here; the body by
+// AwsChunkedDecoder (chunked_test.cpp).
+net::Request SignedStreamingPut(const std::string& payload_hash, const std::string& decoded_length,
+                                const std::string& trailer = "") {
+  net::Request request;
+  request.method = "PUT";
+  request.target = request.path = "/bucket/key";
+  request.headers.Add("Host", "localhost:9000");
+  request.headers.Add("Content-Encoding", "aws-chunked");
+  request.headers.Add("x-amz-content-sha256", payload_hash);
+  request.headers.Add("x-amz-date", "20130524T000000Z");
+  std::vector<std::string> signed_headers = {"content-encoding", "host", "x-amz-content-sha256",
+                                             "x-amz-date"};
+  if (!decoded_length.empty()) {
+    request.headers.Add("x-amz-decoded-content-length", decoded_length);
+    signed_headers.push_back("x-amz-decoded-content-length");
+  }
+  if (!trailer.empty()) {
+    request.headers.Add("x-amz-trailer", trailer);
+    signed_headers.push_back("x-amz-trailer");
+  }
+  Sign(&request, signed_headers, "20130524T000000Z");
+  return request;
+}
+
+TEST(VerifyRequest, StreamingPayloadsCarryWhatTheDecoderNeeds) {
+  SecretLookup lookup = LookupWithSecret(kSecret);
+  auto outcome = VerifyRequest(
+      SignedStreamingPut(std::string(kStreamingPayloadTrailer), "66560", "X-Amz-Checksum-CRC32C"),
+      lookup, kRequestTimeMs);
+  ASSERT_EQ(ErrorCode(outcome), "OK");
+  const VerifiedRequest& verified = std::get<VerifiedRequest>(outcome);
+  EXPECT_EQ(verified.payload_hash, kStreamingPayloadTrailer);
+  ASSERT_TRUE(verified.chunked.has_value());
+  const ChunkedUpload& upload = *verified.chunked;
+  EXPECT_EQ(upload.mode, ChunkedUpload::Mode::kSignedWithTrailer);
+  EXPECT_EQ(upload.decoded_length_bytes, 66560u);
+  EXPECT_EQ(upload.trailer_names, std::vector<std::string>{"x-amz-checksum-crc32c"});
+  EXPECT_EQ(upload.amz_date, "20130524T000000Z");
+  EXPECT_EQ(upload.scope.region, "eu-central-1");
+  EXPECT_EQ(upload.signing_key, SigningKey(kSecret, upload.scope));
+  std::string authorization(
+      SignedStreamingPut(std::string(kStreamingPayloadTrailer), "66560", "X-Amz-Checksum-CRC32C")
+          .headers.Get("Authorization")
+          .value());
+  EXPECT_EQ(upload.seed_signature, authorization.substr(authorization.size() - 64));
+
+  auto modes = [&](std::string_view hash) {
+    auto result = VerifyRequest(SignedStreamingPut(std::string(hash), "0"), lookup, kRequestTimeMs);
+    return std::get<VerifiedRequest>(result).chunked->mode;
+  };
+  EXPECT_EQ(modes(kStreamingPayload), ChunkedUpload::Mode::kSigned);
+  EXPECT_EQ(modes(kStreamingUnsignedPayloadTrailer), ChunkedUpload::Mode::kUnsignedWithTrailer);
+  EXPECT_FALSE(
+      std::get<VerifiedRequest>(VerifyRequest(SignedPut(kEmptySha256), lookup, kRequestTimeMs))
+          .chunked.has_value());
+}
+
+TEST(VerifyRequest, StreamingPayloadsRefused) {
+  SecretLookup lookup = LookupWithSecret(kSecret);
+  std::string payload(kStreamingPayload);
+  EXPECT_EQ(ErrorCode(VerifyRequest(SignedStreamingPut(payload, ""), lookup, kRequestTimeMs)),
+            "MissingContentLength");
+  EXPECT_EQ(ErrorCode(VerifyRequest(SignedStreamingPut(payload, "-1"), lookup, kRequestTimeMs)),
+            "InvalidArgument");
+  EXPECT_EQ(ErrorCode(VerifyRequest(SignedStreamingPut(payload, "12x"), lookup, kRequestTimeMs)),
+            "InvalidArgument");
+  EXPECT_EQ(
+      ErrorCode(VerifyRequest(SignedStreamingPut("STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD", "10"),
+                              lookup, kRequestTimeMs)),
+      "NotImplemented");
+  // The seed signature comes first: a bad one is SignatureDoesNotMatch.
+  EXPECT_EQ(ErrorCode(VerifyRequest(SignedStreamingPut(payload, "10"), LookupWithSecret("other"),
+                                    kRequestTimeMs)),
+            "SignatureDoesNotMatch");
 }
 
 TEST(VerifyRequest, DateHeaderAloneIsEnough) {
@@ -261,6 +338,36 @@ TEST(VerifyRequest, MalformedPathEscapeIsInvalidUri) {
   request.path = "/bucket/%zz";
   EXPECT_EQ(ErrorCode(VerifyRequest(request, LookupWithSecret(kSecret), kRequestTimeMs)),
             "InvalidURI");
+}
+
+}  // namespace
+}  // namespace holdfast::s3
+
+namespace holdfast::s3 {
+namespace {
+
+TEST(VerifySigV2Test, SignatureVersion2IsRefusedWithAwsMessage) {
+  net::Request presigned;
+  presigned.method = "GET";
+  presigned.path = "/b/k";
+  presigned.query = "AWSAccessKeyId=AKID&Signature=abc%3D&Expires=1795267959";
+  presigned.target = presigned.path + "?" + presigned.query;
+  presigned.headers.Set("Host", "127.0.0.1:9000");
+  auto lookup = [](const std::string&) -> Result<meta::AccessKey> {
+    return MakeError(Errc::kNotFound, "no key");
+  };
+  auto result = VerifyRequest(presigned, lookup, 0);
+  ASSERT_TRUE(std::holds_alternative<S3Error>(result));
+  EXPECT_EQ(std::get<S3Error>(result).code, "InvalidRequest");
+  EXPECT_NE(std::get<S3Error>(result).message.find("AWS4-HMAC-SHA256"), std::string::npos);
+
+  net::Request header = presigned;
+  header.query.clear();
+  header.target = header.path;
+  header.headers.Set("Authorization", "AWS AKID:c2lnbmF0dXJl");
+  result = VerifyRequest(header, lookup, 0);
+  ASSERT_TRUE(std::holds_alternative<S3Error>(result));
+  EXPECT_EQ(std::get<S3Error>(result).code, "InvalidRequest");
 }
 
 }  // namespace

@@ -1,50 +1,23 @@
-// XML bodies. Responses are built as strings (their shape is fixed and small);
-// requests are parsed with pugixml. Every piece of text that reaches a
+// XML bodies of the service and bucket listings, and the building blocks of
+// all XML bodies (xml_internal.h). Every piece of text that reaches a
 // response goes through XmlEscape.
 #include <cstdio>
 #include <pugixml.hpp>
 
 #include "common/digest.h"
 #include "s3/s3.h"
+#include "s3/xml_internal.h"
 
 namespace holdfast::s3 {
 namespace {
 
-constexpr std::string_view kXmlDeclaration = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-constexpr std::string_view kS3Namespace = "http://s3.amazonaws.com/doc/2006-03-01/";
 constexpr std::string_view kTokenVersion = "v1:";
 
-// <name>escaped text</name>
-void AppendElement(std::string* out, std::string_view name, std::string_view text) {
-  *out += '<';
-  out->append(name);
-  *out += '>';
-  *out += XmlEscape(text);
-  *out += "</";
-  out->append(name);
-  *out += '>';
-}
-
-void AppendOwner(std::string* out, std::string_view owner_id) {
-  // Holdfast has no display names; the ID stands in, as on S3-compatible
-  // stores that have none either.
-  *out += "<Owner>";
-  AppendElement(out, "ID", owner_id);
-  AppendElement(out, "DisplayName", owner_id);
-  *out += "</Owner>";
-}
-
-// encoding-type=url: S3 percent-encodes the names it returns but keeps '/'.
-std::string MaybeUrlEncode(const ListV2Params& params, std::string_view text) {
-  return params.encoding_url ? net::PercentEncode(text, /*keep_slash=*/true) : std::string(text);
-}
-
 void AppendListHead(std::string* out, const ListV2Params& params, const meta::ListResult& result) {
+  bool url = params.encoding_url;
   AppendElement(out, "Name", params.bucket);
-  AppendElement(out, "Prefix", MaybeUrlEncode(params, params.prefix));
-  if (!params.delimiter.empty()) {
-    AppendElement(out, "Delimiter", MaybeUrlEncode(params, params.delimiter));
-  }
+  AppendElement(out, "Prefix", ListText(url, params.prefix));
+  if (!params.delimiter.empty()) AppendElement(out, "Delimiter", ListText(url, params.delimiter));
   AppendElement(out, "MaxKeys", std::to_string(params.max_keys));
   AppendElement(out, "KeyCount",
                 std::to_string(result.objects.size() + result.common_prefixes.size()));
@@ -56,15 +29,15 @@ void AppendListHead(std::string* out, const ListV2Params& params, const meta::Li
     AppendElement(out, "NextContinuationToken", MakeContinuationToken(result.next_start_after));
   }
   if (!params.start_after.empty()) {
-    AppendElement(out, "StartAfter", MaybeUrlEncode(params, params.start_after));
+    AppendElement(out, "StartAfter", ListText(url, params.start_after));
   }
-  if (params.encoding_url) AppendElement(out, "EncodingType", "url");
+  if (url) AppendElement(out, "EncodingType", "url");
 }
 
 void AppendContents(std::string* out, const ListV2Params& params, const meta::ListedObject& object,
                     std::string_view owner_id) {
   *out += "<Contents>";
-  AppendElement(out, "Key", MaybeUrlEncode(params, object.key));
+  AppendElement(out, "Key", ListText(params.encoding_url, object.key));
   AppendElement(out, "LastModified", IsoDate(object.modified_unix_ms));
   AppendElement(out, "ETag", "\"" + object.etag + "\"");
   AppendElement(out, "Size", std::to_string(object.size_bytes));
@@ -86,11 +59,6 @@ std::string FromUrlAlphabet(std::string_view text) {
   return out;
 }
 
-std::string_view LocalName(std::string_view name) {
-  size_t colon = name.find(':');
-  return colon == std::string_view::npos ? name : name.substr(colon + 1);
-}
-
 // A document has exactly one root element, and no text beside it.
 bool HasSingleRoot(const pugi::xml_document& document) {
   int elements = 0;
@@ -101,13 +69,71 @@ bool HasSingleRoot(const pugi::xml_document& document) {
   return elements == 1;
 }
 
+}  // namespace
+
+std::string OpenDocument(std::string_view root) {
+  std::string out(kXmlDeclaration);
+  out += '<';
+  out.append(root);
+  out += " xmlns=\"";
+  out.append(kS3Namespace);
+  out += "\">";
+  return out;
+}
+
+void AppendElement(std::string* out, std::string_view name, std::string_view text) {
+  *out += '<';
+  out->append(name);
+  *out += '>';
+  *out += XmlEscape(text);
+  *out += "</";
+  out->append(name);
+  *out += '>';
+}
+
+void AppendOwner(std::string* out, std::string_view owner_id) {
+  // The ID stands in for the display name, as on S3-compatible stores that
+  // have none either.
+  *out += "<Owner>";
+  AppendElement(out, "ID", owner_id);
+  AppendElement(out, "DisplayName", owner_id);
+  *out += "</Owner>";
+}
+
+std::string ListText(bool encoding_url, std::string_view text) {
+  return encoding_url ? net::PercentEncode(text, /*keep_slash=*/true) : std::string(text);
+}
+
+void AppendCommonPrefixes(std::string* out, bool encoding_url,
+                          const std::vector<std::string>& prefixes) {
+  for (const std::string& prefix : prefixes) {
+    *out += "<CommonPrefixes>";
+    AppendElement(out, "Prefix", ListText(encoding_url, prefix));
+    *out += "</CommonPrefixes>";
+  }
+}
+
 S3Error MalformedXml() {
   return MakeS3Error("MalformedXML",
                      "The XML you provided was not well-formed or did not validate against our "
                      "published schema");
 }
 
-}  // namespace
+std::string_view LocalName(std::string_view name) {
+  size_t colon = name.find(':');
+  return colon == std::string_view::npos ? name : name.substr(colon + 1);
+}
+
+pugi::xml_node ParseRoot(std::string_view body, std::string_view root_name,
+                         pugi::xml_document* document) {
+  // parse_fragment keeps text found beside the root, so HasSingleRoot sees it.
+  unsigned options = pugi::parse_default | pugi::parse_fragment | pugi::parse_ws_pcdata_single;
+  pugi::xml_parse_result parsed =
+      document->load_buffer(body.data(), body.size(), options, pugi::encoding_utf8);
+  if (!parsed || !HasSingleRoot(*document)) return {};
+  pugi::xml_node root = document->document_element();
+  return LocalName(root.name()) == root_name ? root : pugi::xml_node();
+}
 
 std::string XmlEscape(std::string_view text) {
   std::string out;
@@ -151,10 +177,7 @@ std::string XmlEscape(std::string_view text) {
 }
 
 std::string RenderListBuckets(const std::vector<meta::Bucket>& buckets, std::string_view owner_id) {
-  std::string out(kXmlDeclaration);
-  out += "<ListAllMyBucketsResult xmlns=\"";
-  out.append(kS3Namespace);
-  out += "\">";
+  std::string out = OpenDocument("ListAllMyBucketsResult");
   AppendOwner(&out, owner_id);
   out += "<Buckets>";
   for (const meta::Bucket& bucket : buckets) {
@@ -186,19 +209,12 @@ Result<std::string> ParseContinuationToken(std::string_view token) {
 
 std::string RenderListObjectsV2(const ListV2Params& params, const meta::ListResult& result,
                                 std::string_view owner_id) {
-  std::string out(kXmlDeclaration);
-  out += "<ListBucketResult xmlns=\"";
-  out.append(kS3Namespace);
-  out += "\">";
+  std::string out = OpenDocument("ListBucketResult");
   AppendListHead(&out, params, result);
   for (const meta::ListedObject& object : result.objects) {
     AppendContents(&out, params, object, owner_id);
   }
-  for (const std::string& prefix : result.common_prefixes) {
-    out += "<CommonPrefixes>";
-    AppendElement(&out, "Prefix", MaybeUrlEncode(params, prefix));
-    out += "</CommonPrefixes>";
-  }
+  AppendCommonPrefixes(&out, params.encoding_url, result.common_prefixes);
   out += "</ListBucketResult>";
   return out;
 }
@@ -206,12 +222,8 @@ std::string RenderListObjectsV2(const ListV2Params& params, const meta::ListResu
 std::variant<std::string, S3Error> ParseCreateBucketConfiguration(std::string_view body) {
   if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) return std::string();
   pugi::xml_document document;
-  // parse_fragment keeps text found beside the root, so HasSingleRoot sees it.
-  pugi::xml_parse_result parsed = document.load_buffer(
-      body.data(), body.size(), pugi::parse_default | pugi::parse_fragment, pugi::encoding_utf8);
-  if (!parsed || !HasSingleRoot(document)) return MalformedXml();
-  pugi::xml_node root = document.document_element();
-  if (LocalName(root.name()) != "CreateBucketConfiguration") return MalformedXml();
+  pugi::xml_node root = ParseRoot(body, "CreateBucketConfiguration", &document);
+  if (!root) return MalformedXml();
   std::string location;
   for (pugi::xml_node child : root.children()) {
     if (child.type() == pugi::node_element && LocalName(child.name()) == "LocationConstraint") {

@@ -100,7 +100,9 @@ class DevCluster:
             "s3", endpoint_url=self.endpoint, region_name="us-east-1",
             aws_access_key_id=access_key or self.info["access_key"],
             aws_secret_access_key=secret or self.info["secret_key"],
-            config=Config(retries={"max_attempts": retries, "mode": "standard"},
+            # SigV4 everywhere, also for presigned URLs (Holdfast does not speak SigV2).
+            config=Config(signature_version="s3v4",
+                          retries={"max_attempts": retries, "mode": "standard"},
                           s3={"addressing_style": "path"}))
 
     def aws_env(self):
