@@ -32,6 +32,8 @@ struct DevOptions {
   int providers = 3;
   int nodes_per_provider = 3;
   int heartbeat_ms = 500;
+  int64_t loss_grace_ms = 3000;  // short, so a demo shows repair within seconds
+  uint64_t repair_mib_per_s = 256;
 };
 
 struct DevCredentials {
@@ -211,6 +213,8 @@ int RunDev(const DevOptions& options) {
   gw_options.access_key_id = creds.access_key;
   gw_options.secret_key = creds.secret_key;
   gw_options.heartbeat_timeout = std::chrono::milliseconds(options.heartbeat_ms * 4);
+  gw_options.shard_loss_grace = std::chrono::milliseconds(options.loss_grace_ms);
+  gw_options.repair_bytes_per_second = options.repair_mib_per_s << 20;
   auto gw = gateway::Gateway::Start(gw_options);
   if (!gw) {
     std::cerr << "holdfast dev: cannot start the gateway: " << gw.error().message << "\n";
@@ -264,6 +268,12 @@ void AddDevCommand(CLI::App& app, Action* run) {
   cmd->add_option("--providers", options->providers, "Simulated hosting providers")->check(CLI::Range(1, 26));
   cmd->add_option("--nodes-per-provider", options->nodes_per_provider, "Nodes per provider")->check(CLI::Range(1, 64));
   cmd->add_option("--heartbeat-ms", options->heartbeat_ms, "Node heartbeat interval (a node is down after 4 missed)");
+  cmd->add_option("--loss-grace-ms", options->loss_grace_ms,
+                  "How long a node may be down before its shards count as lost and are rebuilt")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+  cmd->add_option("--repair-mib-per-s", options->repair_mib_per_s,
+                  "Rate limit for the bytes repair writes, in MiB/s")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20));
   cmd->callback([=] { *run = [=] { return RunDev(*options); }; });
 }
 

@@ -100,6 +100,8 @@ void AddGatewayCommand(CLI::App& app, Action* run) {
   auto listen = std::make_shared<std::string>("127.0.0.1:9000");
   auto secret_file = std::make_shared<std::string>();
   auto policy = std::make_shared<std::vector<int>>();
+  auto loss_grace_ms = std::make_shared<int64_t>(60000);
+  auto repair_mib_per_s = std::make_shared<uint64_t>(256);
   CLI::App* cmd = app.add_subcommand("gateway", "Run the S3 gateway");
   cmd->add_option("--data-dir", options->data_dir, "Directory for the metadata store")->required();
   cmd->add_option("--listen", *listen, "Address for S3 and the internal API (host:port)");
@@ -110,6 +112,12 @@ void AddGatewayCommand(CLI::App& app, Action* run) {
                   "Durability policy: P S = survive the loss of P providers plus S more servers "
                   "(default: 1 1 with two or more providers)")
       ->expected(2);
+  cmd->add_option("--loss-grace-ms", *loss_grace_ms,
+                  "How long a node may be down before its shards count as lost and are rebuilt")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+  cmd->add_option("--repair-mib-per-s", *repair_mib_per_s,
+                  "Rate limit for the bytes repair writes, in MiB/s")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20));
   cmd->callback([=] {
     *run = [=]() -> int {
       gateway::GatewayOptions o = *options;
@@ -123,6 +131,8 @@ void AddGatewayCommand(CLI::App& app, Action* run) {
         return 2;
       }
       if (!policy->empty()) o.policy = placement::DurabilityPolicy{(*policy)[0], (*policy)[1]};
+      o.shard_loss_grace = std::chrono::milliseconds(*loss_grace_ms);
+      o.repair_bytes_per_second = *repair_mib_per_s << 20;
       BlockStopSignals();
       auto gw = gateway::Gateway::Start(o);
       if (!gw) {

@@ -10,6 +10,34 @@ namespace {
 
 constexpr std::chrono::milliseconds kIdlePause{500};
 
+// Whether the catalogue records the item's shard at the item's node now:
+// then the item is stale (the shard moved away and back, e.g. repair rebuilt
+// it where it used to be) and the copy there is live.
+bool RecordedThere(const meta::ObjectVersion& version, const meta::GcItem& item) {
+  for (const meta::ShardLocation& shard : version.shards) {
+    if (shard.shard_index == item.shard_index && shard.node_id == item.node_id) return true;
+  }
+  return false;
+}
+
+// Deletes one queued copy (unless it is live again); true once the item is done.
+Task<bool> CollectItem(GatewayContext& ctx, const meta::GcItem& item, std::string endpoint) {
+  auto version = co_await net::RunBlocking(ctx.blocking_pool,
+                                           [&] { return ctx.store.GetVersion(item.version_id); });
+  if (!version && version.error().code != Errc::kNotFound) co_return false;  // try again later
+  if (!version || !RecordedThere(*version, item)) {
+    Status deleted = co_await ctx.nodes.Delete(endpoint, ShardId(item.version_id, item.shard_index));
+    if (!deleted && deleted.error().code != Errc::kNotFound) {
+      HF_LOG_WARN("gc: deleting shard {} on node {} failed: {}",
+                  ShardId(item.version_id, item.shard_index), item.node_id, deleted.error().message);
+      co_return false;
+    }
+  }
+  Status completed = co_await net::RunBlocking(ctx.blocking_pool,
+                                               [&] { return ctx.store.CompleteGcItem(item.id); });
+  co_return static_cast<bool>(completed);
+}
+
 // One GC pass over a page of the queue after `*cursor`; returns how many
 // items were completed. Items of unreachable nodes are skipped, not retried
 // in place, so they cannot stall the rest of the queue.
@@ -25,13 +53,10 @@ Task<int> CollectOnce(GatewayContext& ctx, int64_t* cursor) {
   for (const meta::GcItem& item : *items) {
     auto endpoint = ctx.ReachableEndpoint(item.node_id);
     if (!endpoint) continue;  // node down: try again later
-    Status deleted = co_await ctx.nodes.Delete(*endpoint, ShardId(item.version_id, item.shard_index));
-    if (!deleted && deleted.error().code != Errc::kNotFound) {
-      HF_LOG_WARN("gc: deleting shard {} on node {} failed: {}",
-                  ShardId(item.version_id, item.shard_index), item.node_id, deleted.error().message);
-      continue;
-    }
-    Status completed = co_await net::RunBlocking(ctx.blocking_pool, [&] { return ctx.store.CompleteGcItem(item.id); });
+    // Repair may be writing this very copy: leave the item for later.
+    if (!ctx.shard_copy_locks.TryLock(item.version_id, item.shard_index, item.node_id)) continue;
+    bool completed = co_await CollectItem(ctx, item, *endpoint);
+    ctx.shard_copy_locks.Unlock(item.version_id, item.shard_index, item.node_id);
     if (completed) ++done;
   }
   co_return done;

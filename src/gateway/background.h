@@ -12,7 +12,10 @@ namespace holdfast::gateway {
 
 // Deletes queued shards from their nodes. A shard whose node is down stays
 // queued until the node is back (a node that never returns is retired
-// through drain, which clears its queue).
+// through drain, which clears its queue). A queued copy that the catalogue
+// records at that node again (repair put the shard back where it was) is
+// live and is not deleted; a copy repair is writing right now is left for
+// a later round (GatewayContext::shard_copy_locks).
 net::Task<void> RunGarbageCollector(GatewayContext& context, const std::atomic<bool>& stopping);
 
 // Aborts writes that have been pending longer than `expiry`: their gateway

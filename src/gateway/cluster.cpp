@@ -11,22 +11,35 @@ const char* NodeHealthName(NodeHealth health) {
   return "?";
 }
 
+const char* NodeStateName(const NodeView& view) {
+  return view.lost ? "lost" : NodeHealthName(view.health);
+}
+
 ClusterView::ClusterView(const Clock& clock, std::chrono::milliseconds heartbeat_timeout,
-                         std::chrono::milliseconds suspect_period)
+                         std::chrono::milliseconds suspect_period,
+                         std::chrono::milliseconds loss_grace)
     : clock_(clock),
       heartbeat_timeout_ms_(heartbeat_timeout.count()),
-      suspect_period_ms_(suspect_period.count()) {}
+      suspect_period_ms_(suspect_period.count()),
+      loss_grace_ms_(loss_grace.count()) {}
 
 void ClusterView::Load(const std::vector<meta::NodeRecord>& nodes) {
   std::lock_guard lock(mutex_);
+  const int64_t now = clock_.MonotonicMs();
   for (const auto& record : nodes) {
-    nodes_[record.id].view.record = record;
+    auto [it, added] = nodes_.try_emplace(record.id);
+    it->second.view.record = record;
+    if (added) it->second.known_since_mono_ms = now;
   }
 }
 
 meta::NodeRecord ClusterView::OnHeartbeat(const node::Heartbeat& beat) {
   std::lock_guard lock(mutex_);
-  Entry& entry = nodes_[beat.id];
+  const int64_t now_mono = clock_.MonotonicMs();
+  auto [it, added] = nodes_.try_emplace(beat.id);
+  Entry& entry = it->second;
+  if (added) entry.known_since_mono_ms = now_mono;
+  if (!added && LostLocked(entry, now_mono)) ++entry.view.returns_after_loss;
   meta::NodeRecord& record = entry.view.record;
   int64_t now = clock_.NowUnixMs();
   if (record.id.empty()) record.first_seen_unix_ms = now;
@@ -38,7 +51,12 @@ meta::NodeRecord ClusterView::OnHeartbeat(const node::Heartbeat& beat) {
   record.used_bytes = beat.used_bytes;
   record.last_heartbeat_unix_ms = now;
   entry.view.read_only = beat.read_only;
-  entry.last_beat_mono_ms = clock_.MonotonicMs();
+  if (beat.shard_count == 0 && (!entry.beaten || entry.view.shard_count > 0)) {
+    ++entry.view.empty_reports;
+  }
+  entry.beaten = true;
+  entry.view.shard_count = beat.shard_count;
+  entry.last_beat_mono_ms = now_mono;
   entry.suspect_until_mono_ms = -1;
   return record;
 }
@@ -59,14 +77,28 @@ NodeHealth ClusterView::HealthLocked(const std::string& node_id) const {
   return NodeHealth::kUp;
 }
 
+bool ClusterView::LostLocked(const Entry& entry, int64_t now_mono_ms) const {
+  // Down since its last beat timed out, or since we first heard of it if it
+  // has not beaten since this gateway started.
+  const int64_t down_since = entry.last_beat_mono_ms < 0
+                                 ? entry.known_since_mono_ms
+                                 : entry.last_beat_mono_ms + heartbeat_timeout_ms_;
+  const bool down = entry.last_beat_mono_ms < 0 ||
+                    now_mono_ms - entry.last_beat_mono_ms > heartbeat_timeout_ms_;
+  return down && now_mono_ms - down_since > loss_grace_ms_;
+}
+
+NodeView ClusterView::ViewLocked(const std::string& node_id, const Entry& entry) const {
+  NodeView view = entry.view;
+  view.health = HealthLocked(node_id);
+  view.lost = LostLocked(entry, clock_.MonotonicMs());
+  return view;
+}
+
 std::vector<NodeView> ClusterView::Nodes() const {
   std::lock_guard lock(mutex_);
   std::vector<NodeView> out;
-  for (const auto& [id, entry] : nodes_) {
-    NodeView view = entry.view;
-    view.health = HealthLocked(id);
-    out.push_back(std::move(view));
-  }
+  for (const auto& [id, entry] : nodes_) out.push_back(ViewLocked(id, entry));
   return out;
 }
 
@@ -74,9 +106,7 @@ std::optional<NodeView> ClusterView::Node(const std::string& node_id) const {
   std::lock_guard lock(mutex_);
   auto it = nodes_.find(node_id);
   if (it == nodes_.end()) return std::nullopt;
-  NodeView view = it->second.view;
-  view.health = HealthLocked(node_id);
-  return view;
+  return ViewLocked(node_id, it->second);
 }
 
 std::vector<placement::NodeInfo> ClusterView::PlacementNodes() const {

@@ -5,6 +5,11 @@
 // `heartbeat_timeout`; a node whose request just failed is "suspect" for a
 // short while (not chosen for new shards, still tried for reads) so that one
 // dead node does not slow every request down until its heartbeats time out.
+// A node down for longer than `loss_grace` is "lost": its shards count as
+// gone and repair rebuilds them elsewhere. Until then a down node is only
+// absent (a restart, a network blip), and nothing is moved on its account.
+// A node known from the metadata store but silent since this gateway started
+// is down from the start, so it becomes lost one grace after start-up.
 //
 // Thread-safe: all methods lock one mutex; none does I/O while holding it.
 #pragma once
@@ -31,12 +36,22 @@ struct NodeView {
   meta::NodeRecord record;
   NodeHealth health = NodeHealth::kDown;
   bool read_only = false;
+  bool lost = false;           // down for longer than the loss grace
+  uint64_t shard_count = 0;    // as the last heartbeat reported
+  // How often this node came back (a heartbeat) while it was lost, since
+  // this gateway started: repair reconciles a node after each return.
+  uint64_t returns_after_loss = 0;
+  // How often it reported holding no shards at all after holding some (or
+  // at its first heartbeat since this gateway started): a server that was
+  // re-provisioned empty, however briefly it was away.
+  uint64_t empty_reports = 0;
 };
+const char* NodeStateName(const NodeView& view);  // "up", "suspect", "down" or "lost"
 
 class ClusterView {
  public:
   ClusterView(const Clock& clock, std::chrono::milliseconds heartbeat_timeout,
-              std::chrono::milliseconds suspect_period);
+              std::chrono::milliseconds suspect_period, std::chrono::milliseconds loss_grace);
 
   // Nodes known from the metadata store start as down until they beat.
   void Load(const std::vector<meta::NodeRecord>& nodes);
@@ -52,16 +67,21 @@ class ClusterView {
   size_t up_count() const;
 
  private:
-  NodeHealth HealthLocked(const std::string& node_id) const;
-
   struct Entry {
     NodeView view;
     int64_t last_beat_mono_ms = -1;     // -1: none since this gateway started
     int64_t suspect_until_mono_ms = -1;
+    int64_t known_since_mono_ms = 0;    // when this gateway first heard of it
+    bool beaten = false;                // a heartbeat arrived since this gateway started
   };
+  NodeHealth HealthLocked(const std::string& node_id) const;
+  bool LostLocked(const Entry& entry, int64_t now_mono_ms) const;
+  NodeView ViewLocked(const std::string& node_id, const Entry& entry) const;
+
   const Clock& clock_;
   const int64_t heartbeat_timeout_ms_;
   const int64_t suspect_period_ms_;
+  const int64_t loss_grace_ms_;
   mutable std::mutex mutex_;
   std::map<std::string, Entry> nodes_;
 };

@@ -23,7 +23,8 @@ node::Heartbeat Beat(std::string id, std::string provider) {
 
 TEST(ClusterViewTest, NodesGoDownWhenHeartbeatsStop) {
   FakeClock clock;
-  ClusterView view(clock, std::chrono::milliseconds(3000), std::chrono::milliseconds(1000));
+  ClusterView view(clock, std::chrono::milliseconds(3000), std::chrono::milliseconds(1000),
+                   std::chrono::milliseconds(10000));
   view.OnHeartbeat(Beat("a1", "a"));
   view.OnHeartbeat(Beat("b1", "b"));
   EXPECT_EQ(view.up_count(), 2u);
@@ -36,7 +37,8 @@ TEST(ClusterViewTest, NodesGoDownWhenHeartbeatsStop) {
 
 TEST(ClusterViewTest, SuspectNodesAreNotOfferedForPlacementUntilTheyBeatAgain) {
   FakeClock clock;
-  ClusterView view(clock, std::chrono::milliseconds(3000), std::chrono::milliseconds(1000));
+  ClusterView view(clock, std::chrono::milliseconds(3000), std::chrono::milliseconds(1000),
+                   std::chrono::milliseconds(10000));
   view.OnHeartbeat(Beat("a1", "a"));
   view.MarkSuspect("a1");
   EXPECT_EQ(view.Node("a1")->health, NodeHealth::kSuspect);
@@ -47,7 +49,8 @@ TEST(ClusterViewTest, SuspectNodesAreNotOfferedForPlacementUntilTheyBeatAgain) {
 
 TEST(ClusterViewTest, NodesLoadedFromTheStoreStartDownButCountForTheCode) {
   FakeClock clock;
-  ClusterView view(clock, std::chrono::milliseconds(3000), std::chrono::milliseconds(1000));
+  ClusterView view(clock, std::chrono::milliseconds(3000), std::chrono::milliseconds(1000),
+                   std::chrono::milliseconds(10000));
   meta::NodeRecord record;
   record.id = "c1";
   record.provider = "c";
@@ -57,6 +60,64 @@ TEST(ClusterViewTest, NodesLoadedFromTheStoreStartDownButCountForTheCode) {
   ASSERT_EQ(nodes.size(), 1u);
   EXPECT_FALSE(nodes[0].available);
   EXPECT_EQ(nodes[0].provider, "c");
+}
+
+TEST(ClusterViewTest, ADownNodeIsLostOnlyAfterTheGraceAndItsReturnIsCounted) {
+  FakeClock clock;
+  ClusterView view(clock, std::chrono::milliseconds(3000), std::chrono::milliseconds(1000),
+                   std::chrono::milliseconds(10000));
+  node::Heartbeat beat = Beat("a1", "a");
+  beat.shard_count = 42;
+  view.OnHeartbeat(beat);
+  EXPECT_EQ(view.Node("a1")->shard_count, 42u);
+  EXPECT_STREQ(NodeStateName(*view.Node("a1")), "up");
+  clock.now_ms += 3001;  // down, not lost: a restart or a blip
+  EXPECT_EQ(view.Node("a1")->health, NodeHealth::kDown);
+  EXPECT_FALSE(view.Node("a1")->lost);
+  view.OnHeartbeat(beat);  // back within the grace: nothing to reconcile
+  EXPECT_EQ(view.Node("a1")->returns_after_loss, 0u);
+
+  clock.now_ms += 3000 + 10000;  // down for exactly the grace
+  EXPECT_FALSE(view.Node("a1")->lost);
+  clock.now_ms += 1;
+  EXPECT_TRUE(view.Node("a1")->lost);
+  EXPECT_STREQ(NodeStateName(*view.Node("a1")), "lost");
+  EXPECT_FALSE(view.PlacementNodes().at(0).available);
+  view.OnHeartbeat(beat);
+  EXPECT_FALSE(view.Node("a1")->lost);
+  EXPECT_EQ(view.Node("a1")->health, NodeHealth::kUp);
+  EXPECT_EQ(view.Node("a1")->returns_after_loss, 1u);
+}
+
+TEST(ClusterViewTest, ANodeThatComesBackEmptyIsNoticedHoweverBriefItsAbsence) {
+  FakeClock clock;
+  ClusterView view(clock, std::chrono::milliseconds(3000), std::chrono::milliseconds(1000),
+                   std::chrono::milliseconds(10000));
+  node::Heartbeat beat = Beat("a1", "a");
+  view.OnHeartbeat(beat);  // first beat since start-up, empty: worth one look
+  EXPECT_EQ(view.Node("a1")->empty_reports, 1u);
+  view.OnHeartbeat(beat);
+  EXPECT_EQ(view.Node("a1")->empty_reports, 1u);
+  beat.shard_count = 7;
+  view.OnHeartbeat(beat);
+  beat.shard_count = 0;  // re-provisioned between two beats
+  view.OnHeartbeat(beat);
+  EXPECT_EQ(view.Node("a1")->empty_reports, 2u);
+  EXPECT_EQ(view.Node("a1")->returns_after_loss, 0u);
+}
+
+TEST(ClusterViewTest, NodesSilentSinceStartUpAreLostOneGraceLater) {
+  FakeClock clock;
+  ClusterView view(clock, std::chrono::milliseconds(3000), std::chrono::milliseconds(1000),
+                   std::chrono::milliseconds(10000));
+  meta::NodeRecord record;
+  record.id = "c1";
+  record.provider = "c";
+  view.Load({record});
+  clock.now_ms += 10000;
+  EXPECT_FALSE(view.Node("c1")->lost);
+  clock.now_ms += 1;
+  EXPECT_TRUE(view.Node("c1")->lost);
 }
 
 }  // namespace

@@ -5,16 +5,19 @@
 
 #include <boost/asio/thread_pool.hpp>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/clock.h"
 #include "ec/codec.h"
 #include "gateway/cluster.h"
 #include "gateway/node_client.h"
+#include "gateway/repair_state.h"
 #include "meta/meta_store.h"
 #include "placement/placement.h"
 
@@ -27,6 +30,11 @@ struct GatewaySettings {
   uint64_t max_object_size_bytes = 5ull << 30;  // S3's single-PUT limit
   std::string region = "us-east-1";
   std::string base_domain;  // for virtual-hosted-style requests; "" = path style only
+  // A node down for longer than this is lost: repair rebuilds its shards.
+  std::chrono::milliseconds shard_loss_grace{60000};
+  // Budget for the bytes repair writes (rebuilt shards) and re-reads to
+  // verify a returning node, so client traffic keeps being served.
+  uint64_t repair_bytes_per_second = 256ull << 20;
 };
 
 class GatewayContext {
@@ -43,6 +51,8 @@ class GatewayContext {
   boost::asio::thread_pool& blocking_pool;  // for SQLite calls
   const Clock& clock;
   const GatewaySettings settings;
+  RepairStats repair_stats;       // written by repair, read by the status endpoint
+  ShardCopyLocks shard_copy_locks;  // GC and repair, see repair_state.h
 
   // The policy in force for `nodes`.
   placement::DurabilityPolicy PolicyFor(const std::vector<placement::NodeInfo>& nodes) const;
@@ -59,5 +69,12 @@ class GatewayContext {
 
 // "<version id>.<shard index>": how shards of a version are named on nodes.
 std::string ShardId(const std::string& version_id, int shard_index);
+
+// GET /_holdfast/v1/status on the internal API (docs/admin-api.md),
+// authenticated with the cluster secret like heartbeats: nodes with their
+// state, how many versions are under-protected, and what repair has done.
+// The body is built by RenderStatusJson (gateway/repair.cpp).
+inline constexpr std::string_view kStatusPath = "/_holdfast/v1/status";
+net::Task<std::string> RenderStatusJson(GatewayContext& context);
 
 }  // namespace holdfast::gateway

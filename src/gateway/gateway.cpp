@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "gateway/background.h"
 #include "gateway/context.h"
+#include "gateway/repair.h"
 #include "gateway/s3_api.h"
 #include "meta/meta_store.h"
 #include "net/http.h"
@@ -22,10 +23,11 @@ class GatewayImpl final : public Gateway {
   GatewayImpl(const GatewayOptions& options, std::unique_ptr<meta::MetaStore> store)
       : options_(options),
         store_(std::move(store)),
-        cluster_(SystemClock(), options.heartbeat_timeout, std::chrono::milliseconds(2000)),
-        nodes_(options.cluster_secret, std::chrono::milliseconds(2000)),
+        cluster_(SystemClock(), options.heartbeat_timeout, std::chrono::milliseconds(2000),
+                 options.shard_loss_grace),
         blocking_pool_(4),
         io_(options.io_threads),
+        nodes_(options.cluster_secret, std::chrono::milliseconds(2000)),
         context_(*store_, cluster_, nodes_, blocking_pool_, SystemClock(), Settings(options)) {}
 
   Status Init() {
@@ -48,6 +50,7 @@ class GatewayImpl final : public Gateway {
     boost::asio::co_spawn(io_.context(0),
                           RunPendingWriteSweeper(context_, options_.pending_write_expiry, stopping_),
                           boost::asio::detached);
+    boost::asio::co_spawn(io_.context(0), RunRepair(context_, stopping_), boost::asio::detached);
     return Status::Ok();
   }
 
@@ -69,6 +72,8 @@ class GatewayImpl final : public Gateway {
   static GatewaySettings Settings(const GatewayOptions& options) {
     GatewaySettings settings;
     settings.policy = options.policy;
+    settings.shard_loss_grace = options.shard_loss_grace;
+    settings.repair_bytes_per_second = options.repair_bytes_per_second;
     return settings;
   }
 
@@ -86,9 +91,11 @@ class GatewayImpl final : public Gateway {
   GatewayOptions options_;
   std::unique_ptr<meta::MetaStore> store_;
   ClusterView cluster_;
-  NodeClient nodes_;
   boost::asio::thread_pool blocking_pool_;
   net::IoPool io_;
+  // After io_: its pooled idle connections are sockets of io_'s contexts and
+  // must close before those contexts are destroyed (net/http.h).
+  NodeClient nodes_;
   GatewayContext context_;
   std::unique_ptr<net::HttpServer> server_;
   std::atomic<bool> stopping_{false};

@@ -7,7 +7,10 @@
 //   - garbage collection: deletes shards queued by overwrites, deletes and
 //     aborted writes (the only path by which shards leave nodes);
 //   - the pending-write sweeper: aborts writes whose gateway never finished
-//     them (a crash between streaming shards and committing the row).
+//     them (a crash between streaming shards and committing the row);
+//   - repair: after a node has been down for longer than the loss grace,
+//     rebuilds its shards elsewhere, most endangered objects first, and
+//     reconciles nodes that come back (gateway/repair.h).
 // The request path is documented in ARCHITECTURE.md.
 #pragma once
 
@@ -31,6 +34,9 @@ struct GatewayOptions {
   std::string cluster_secret;
   std::optional<placement::DurabilityPolicy> policy;  // nullopt: default for topology
   std::chrono::milliseconds heartbeat_timeout{5000};
+  // A node down for longer than this is lost: its shards are rebuilt.
+  std::chrono::milliseconds shard_loss_grace{60000};
+  uint64_t repair_bytes_per_second = 256ull << 20;
   std::chrono::milliseconds pending_write_expiry{std::chrono::hours(24)};
   int io_threads = 2;
   // Credentials to install at start (e.g. the dev cluster's); may be empty.

@@ -263,4 +263,21 @@ Task<Status> NodeClient::Delete(std::string endpoint, std::string shard_id) {
   co_return Status::Ok();
 }
 
+Task<Result<storage::ShardFooter>> NodeClient::GetFooter(std::string endpoint,
+                                                         std::string shard_id) {
+  net::Headers headers;
+  headers.Set("Authorization", authorization_);
+  auto response = co_await net::Fetch(pool_.get(), endpoint, "GET",
+                                      ShardTarget(shard_id) + "/footer", headers, "",
+                                      kRequestTimeout);
+  if (!response) co_return response.error();
+  if (response->status != 200) {
+    co_return MakeError(ErrcForStatus(response->status),
+                        NodeErrorMessage(response->status, response->body));
+  }
+  auto footer = storage::DecodeFooterJson(response->body);
+  if (!footer) co_return MakeError(Errc::kCorrupt, "node sent a bad footer: " + footer.error().message);
+  co_return *footer;
+}
+
 }  // namespace holdfast::gateway

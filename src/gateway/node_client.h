@@ -64,6 +64,9 @@ class NodeClient {
                                                                  uint32_t block_size_bytes);
   // kNotFound if the node has no such shard.
   net::Task<Status> Delete(std::string endpoint, std::string shard_id);
+  // The footer of a committed shard, as the node verified it on disk.
+  // kNotFound if the node has no such shard, kCorrupt if it is damaged.
+  net::Task<Result<storage::ShardFooter>> GetFooter(std::string endpoint, std::string shard_id);
 
  private:
   std::string authorization_;

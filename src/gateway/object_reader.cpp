@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "gateway/repair_rebuild.h"
 
 namespace holdfast::gateway {
 namespace {
@@ -115,15 +116,10 @@ class Reader final : public ObjectReader {
     const meta::ShardLocation& location = version_.shards[shard_index];
     HF_LOG_WARN("degraded read of {}/{}: shard {} on node {}: {}", version_.bucket, version_.key,
                 shard_index, location.node_id, error.message);
-    if (error.code == Errc::kCorrupt) {
-      // Report to repair: this shard must be rebuilt.
-      (void)co_await net::RunBlocking(ctx_.blocking_pool, [&] {
-        return ctx_.store.SetShardState(version_.version_id, shard_index, location.node_id,
-                                        meta::ShardState::kMissing);
-      });
-    } else if (error.code == Errc::kUnavailable) {
-      ctx_.cluster.MarkSuspect(location.node_id);
-    }
+    // Report to repair: a corrupt or absent shard is recorded as missing (if
+    // the catalogue still places it there), which queues it for rebuilding;
+    // an unreachable node becomes suspect.
+    co_await ReportShardFailure(ctx_, version_.version_id, shard_index, location.node_id, error);
   }
 
   Task<Status> ReadBlock(int shard_index, uint64_t stripe, std::vector<char>* present) {

@@ -5,7 +5,8 @@
 // they are all readable). When a shard's node is down, its stream breaks, or
 // a block fails verification, the reader switches to another shard from that
 // stripe on and rebuilds the missing data blocks (degraded read). A corrupt
-// block is reported by marking that shard missing, so repair rebuilds it.
+// block or a shard its node no longer has is reported by marking that shard
+// missing, so repair rebuilds it.
 //
 // Open() fails (kUnavailable, naming what is missing) before anything is sent
 // when fewer than k shards can be opened; a failure later, mid-body, is

@@ -99,6 +99,11 @@ class GatewayHandler {
       (void)co_await out.Send(401, headers, R"({"error":"missing or wrong cluster secret"})");
       co_return;
     }
+    if (http.path == kStatusPath && http.method == "GET") {  // operators: docs/admin-api.md
+      std::string status = co_await RenderStatusJson(ctx_);
+      (void)co_await out.Send(200, headers, status);
+      co_return;
+    }
     if (http.path != node::kHeartbeatPath || http.method != "POST") {
       (void)co_await out.Send(404, headers, R"({"error":"no such endpoint"})");
       co_return;

@@ -143,6 +143,25 @@ struct ShardRef {
   int shard_index = 0;
 };
 
+// A compare-and-set change of where a committed shard lives and whether it is
+// healthy. Repair, reconciliation and degraded reads decide from rows they
+// read earlier, so a move applies only while the catalogue still records the
+// shard at `from_node_id`: whoever decided on stale rows loses, never data.
+struct ShardMove {
+  std::string version_id;
+  int shard_index = 0;
+  std::string from_node_id;  // where the shard must still be recorded ("" = never placed)
+  std::string to_node_id;    // may equal from_node_id (a change of state only)
+  ShardState to_state = ShardState::kOk;
+};
+
+// A version with at least one shard not kOk, and how many more shards it can
+// lose and still be read: (kOk shards) - k. Negative means unreadable now.
+struct DamagedVersion {
+  std::string version_id;
+  int spare_shards = 0;
+};
+
 class MetaStore {
  public:
   virtual ~MetaStore() = default;
@@ -189,6 +208,27 @@ class MetaStore {
                                const std::string& node_id, ShardState state) = 0;
   // Versions with at least one shard not kOk, fewest healthy shards first.
   virtual Result<std::vector<std::string>> UnderProtectedVersions(int limit) = 0;
+  // The committed version with this id (whatever its key), with its shards.
+  // kNotFound if it was never committed or is gone.
+  virtual Result<ObjectVersion> GetVersion(const std::string& version_id) = 0;
+  // Applies, in one transaction, every move whose shard is still recorded at
+  // its from_node_id; returns how many applied. An applied move that leaves
+  // from_node_id queues the copy there for GC (as SetShardState does). A move
+  // that does not apply (the version is gone, or the shard is recorded at
+  // another node now) but says a copy was written (to_state kOk) queues that
+  // copy at to_node_id for GC, unless the catalogue records the shard at that
+  // very node: nothing else would ever delete it.
+  virtual Result<int> MoveShards(const std::vector<ShardMove>& moves) = 0;
+  // The repair queue, most endangered first: versions with a shard not kOk,
+  // ordered by (spare_shards, version_id), strictly after `after` (nullopt
+  // for the first page).
+  virtual Result<std::vector<DamagedVersion>> DamagedVersions(
+      const std::optional<DamagedVersion>& after, int limit) = 0;
+  // How many versions have a shard not kOk or recorded at one of
+  // `lost_node_ids` (nodes whose shards count as lost but are not yet
+  // marked so).
+  virtual Result<int64_t> CountUnderProtectedVersions(
+      const std::vector<std::string>& lost_node_ids) = 0;
 
   // Garbage collection queue.
   // Oldest first; items stay queued until completed.

@@ -14,6 +14,7 @@
 #include "meta/sqlite_list.h"
 #include "meta/sqlite_rows.h"
 #include "meta/sqlite_schema.h"
+#include "meta/sqlite_shards.h"
 
 namespace holdfast::meta {
 namespace {
@@ -90,6 +91,34 @@ Result<bool> PendingWriteExists(Db& db, const std::string& version_id) {
   return stmt.Step();
 }
 
+// A committed version row with its shards, by version id.
+Result<ObjectVersion> LoadVersion(Db& db, const std::string& version_id) {
+  ObjectVersion version;
+  {
+    Stmt stmt = db.Prepare(R"sql(
+SELECT version_id, size_bytes, etag, content_type, user_metadata, created_unix_ms,
+       k, m, block_size_bytes, headers, bucket, key
+FROM object_versions WHERE version_id = ?1)sql");
+    stmt.BindText(1, version_id);
+    META_ASSIGN_OR_RETURN(const bool has_row, stmt.Step());
+    if (!has_row) return NotFound("no object version " + version_id);
+    version.version_id = stmt.ColumnText(0);
+    version.size_bytes = static_cast<uint64_t>(stmt.ColumnInt(1));
+    version.etag = stmt.ColumnText(2);
+    version.content_type = stmt.ColumnText(3);
+    META_ASSIGN_OR_RETURN(version.user_metadata, sqlite::DecodeUserMetadata(stmt.ColumnText(4)));
+    version.created_unix_ms = stmt.ColumnInt(5);
+    version.data_shard_count = static_cast<int>(stmt.ColumnInt(6));
+    version.parity_shard_count = static_cast<int>(stmt.ColumnInt(7));
+    version.block_size_bytes = static_cast<uint32_t>(stmt.ColumnInt(8));
+    META_ASSIGN_OR_RETURN(version.headers, sqlite::DecodeUserMetadata(stmt.ColumnText(9)));
+    version.bucket = stmt.ColumnText(10);
+    version.key = stmt.ColumnText(11);
+  }
+  META_ASSIGN_OR_RETURN(version.shards, sqlite::LoadShards(db, version.version_id));
+  return version;
+}
+
 class SqliteStore final : public MetaStore {
  public:
   SqliteStore(std::unique_ptr<Db> db, const Clock& clock) : db_(std::move(db)), clock_(clock) {}
@@ -114,6 +143,12 @@ class SqliteStore final : public MetaStore {
   Status SetShardState(const std::string& version_id, int shard_index, const std::string& node_id,
                        ShardState state) override;
   Result<std::vector<std::string>> UnderProtectedVersions(int limit) override;
+  Result<ObjectVersion> GetVersion(const std::string& version_id) override;
+  Result<int> MoveShards(const std::vector<ShardMove>& moves) override;
+  Result<std::vector<DamagedVersion>> DamagedVersions(const std::optional<DamagedVersion>& after,
+                                                      int limit) override;
+  Result<int64_t> CountUnderProtectedVersions(
+      const std::vector<std::string>& lost_node_ids) override;
 
   Result<std::vector<GcItem>> NextGcItems(int64_t after_id, int limit) override;
   Status CompleteGcItem(int64_t id) override;
@@ -344,31 +379,16 @@ WHERE started_unix_ms < ?1 ORDER BY started_unix_ms, version_id LIMIT ?2)sql");
 
 Result<ObjectVersion> SqliteStore::GetObject(const std::string& bucket, const std::string& key) {
   return Transact(Txn::Mode::kRead, [&](Db& db) -> Result<ObjectVersion> {
-    ObjectVersion version;
-    {
-      Stmt stmt = db.Prepare(R"sql(
-SELECT version_id, size_bytes, etag, content_type, user_metadata, created_unix_ms,
-       k, m, block_size_bytes, headers
-FROM object_versions WHERE bucket = ?1 AND key = ?2 AND is_latest = 1)sql");
-      stmt.BindText(1, bucket).BindText(2, key);
-      META_ASSIGN_OR_RETURN(const bool has_row, stmt.Step());
-      if (!has_row) return NotFound("no object " + key + " in bucket " + bucket);
-      version.version_id = stmt.ColumnText(0);
-      version.bucket = bucket;
-      version.key = key;
-      version.size_bytes = static_cast<uint64_t>(stmt.ColumnInt(1));
-      version.etag = stmt.ColumnText(2);
-      version.content_type = stmt.ColumnText(3);
-      META_ASSIGN_OR_RETURN(version.user_metadata, sqlite::DecodeUserMetadata(stmt.ColumnText(4)));
-      version.created_unix_ms = stmt.ColumnInt(5);
-      version.data_shard_count = static_cast<int>(stmt.ColumnInt(6));
-      version.parity_shard_count = static_cast<int>(stmt.ColumnInt(7));
-      version.block_size_bytes = static_cast<uint32_t>(stmt.ColumnInt(8));
-      META_ASSIGN_OR_RETURN(version.headers, sqlite::DecodeUserMetadata(stmt.ColumnText(9)));
-    }
-    META_ASSIGN_OR_RETURN(version.shards, sqlite::LoadShards(db, version.version_id));
-    return version;
+    META_ASSIGN_OR_RETURN(const std::optional<std::string> current,
+                          sqlite::CurrentVersionId(db, bucket, key));
+    if (!current) return NotFound("no object " + key + " in bucket " + bucket);
+    return LoadVersion(db, *current);
   });
+}
+
+Result<ObjectVersion> SqliteStore::GetVersion(const std::string& version_id) {
+  return Transact(Txn::Mode::kRead,
+                  [&](Db& db) -> Result<ObjectVersion> { return LoadVersion(db, version_id); });
 }
 
 Status SqliteStore::DeleteObject(const std::string& bucket, const std::string& key) {
@@ -466,6 +486,28 @@ ORDER BY spare_shards, v.version_id LIMIT ?1)sql");
       if (!has_row) return versions;
       versions.push_back(stmt.ColumnText(0));
     }
+  });
+}
+
+Result<int> SqliteStore::MoveShards(const std::vector<ShardMove>& moves) {
+  const int64_t now_unix_ms = clock_.NowUnixMs();
+  return Transact(Txn::Mode::kWrite, [&](Db& db) -> Result<int> {
+    return sqlite::ApplyShardMoves(db, moves, now_unix_ms);
+  });
+}
+
+Result<std::vector<DamagedVersion>> SqliteStore::DamagedVersions(
+    const std::optional<DamagedVersion>& after, int limit) {
+  META_TRY(CheckLimit(limit));
+  return Transact(Txn::Mode::kRead, [&](Db& db) -> Result<std::vector<DamagedVersion>> {
+    return sqlite::ListDamagedVersions(db, after, limit);
+  });
+}
+
+Result<int64_t> SqliteStore::CountUnderProtectedVersions(
+    const std::vector<std::string>& lost_node_ids) {
+  return Transact(Txn::Mode::kRead, [&](Db& db) -> Result<int64_t> {
+    return sqlite::CountUnderProtected(db, lost_node_ids);
   });
 }
 

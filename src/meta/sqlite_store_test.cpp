@@ -436,6 +436,154 @@ TEST_F(MetaStoreTest, UnderProtectedVersionsFewestSpareFirst) {
   EXPECT_ERRC(store_->SetShardState(VersionId(1), 0, "", ShardState::kOk), Errc::kInvalidArgument);
 }
 
+TEST_F(MetaStoreTest, GetVersionFindsACommittedVersionByIdOnly) {
+  ObjectVersion first = MakeVersion("b", "dir/k", 1);
+  first.user_metadata = {{"colour", "blue"}};
+  ASSERT_OK(Commit(first));
+  auto by_id = store_->GetVersion(first.version_id);
+  ASSERT_OK(by_id);
+  auto by_key = store_->GetObject("b", "dir/k");
+  ASSERT_OK(by_key);
+  EXPECT_EQ(by_id->bucket, "b");
+  EXPECT_EQ(by_id->key, "dir/k");
+  EXPECT_EQ(by_id->size_bytes, first.size_bytes);
+  EXPECT_EQ(by_id->etag, by_key->etag);
+  EXPECT_EQ(by_id->user_metadata, first.user_metadata);
+  EXPECT_EQ(by_id->data_shard_count, 2);
+  EXPECT_EQ(by_id->parity_shard_count, 1);
+  EXPECT_EQ(by_id->block_size_bytes, first.block_size_bytes);
+  ASSERT_EQ(by_id->shards.size(), 3u);
+  EXPECT_EQ(by_id->shards[2].node_id, "n2");
+
+  // Pending and replaced versions are not found.
+  ObjectVersion second = MakeVersion("b", "dir/k", 2);
+  ASSERT_OK(store_->BeginWrite(PendingFor(second, 5)));
+  EXPECT_ERRC(store_->GetVersion(second.version_id), Errc::kNotFound);
+  ASSERT_OK(store_->CommitObject(second));
+  EXPECT_ERRC(store_->GetVersion(first.version_id), Errc::kNotFound);
+  ASSERT_OK(store_->GetVersion(second.version_id));
+}
+
+TEST_F(MetaStoreTest, MoveShardsIsCompareAndSetAndNeverLeaksACopy) {
+  ObjectVersion version = MakeVersion("b", "k", 1);
+  version.shards[2] = Shard(2, "", ShardState::kMissing);  // never placed
+  ASSERT_OK(Commit(version));
+  const std::string id = version.version_id;
+
+  // Repair moves shard 0 off n0 and places shard 2: n0's copy is garbage.
+  auto applied = store_->MoveShards({ShardMove{id, 0, "n0", "n7", ShardState::kOk},
+                                     ShardMove{id, 2, "", "n8", ShardState::kOk}});
+  ASSERT_OK(applied);
+  EXPECT_EQ(*applied, 2);
+  std::vector<GcItem> gc = Gc();
+  ASSERT_EQ(gc.size(), 1u);
+  EXPECT_EQ(gc[0].node_id, "n0");
+  EXPECT_EQ(gc[0].shard_index, 0);
+  ASSERT_OK(store_->CompleteGcItem(gc[0].id));
+
+  // A second decision made from the old rows loses; the copy it wrote is
+  // queued, unless it landed where the shard is recorded now.
+  applied = store_->MoveShards({ShardMove{id, 0, "n0", "n9", ShardState::kOk},
+                                ShardMove{id, 2, "", "n8", ShardState::kOk}});
+  ASSERT_OK(applied);
+  EXPECT_EQ(*applied, 0);
+  gc = Gc();
+  ASSERT_EQ(gc.size(), 1u);
+  EXPECT_EQ(gc[0].node_id, "n9");
+  ASSERT_OK(store_->CompleteGcItem(gc[0].id));
+
+  // A degraded read marks shard 1 missing where it is; a stale report about
+  // shard 0 at n0 changes nothing and queues nothing.
+  applied = store_->MoveShards({ShardMove{id, 1, "n1", "n1", ShardState::kMissing},
+                                ShardMove{id, 0, "n0", "n0", ShardState::kMissing}});
+  ASSERT_OK(applied);
+  EXPECT_EQ(*applied, 1);
+  EXPECT_TRUE(Gc().empty());
+  auto now = store_->GetVersion(id);
+  ASSERT_OK(now);
+  EXPECT_EQ(now->shards[0].node_id, "n7");
+  EXPECT_EQ(now->shards[0].state, ShardState::kOk);
+  EXPECT_EQ(now->shards[1].node_id, "n1");
+  EXPECT_EQ(now->shards[1].state, ShardState::kMissing);
+  EXPECT_EQ(now->shards[2].node_id, "n8");
+
+  // Reconciliation finds shard 1 intact again at n1.
+  applied = store_->MoveShards({ShardMove{id, 1, "n1", "n1", ShardState::kOk}});
+  ASSERT_OK(applied);
+  EXPECT_EQ(*applied, 1);
+  EXPECT_TRUE(Gc().empty());
+
+  // The version is deleted while a repair copies a shard: the copy goes.
+  ASSERT_OK(store_->DeleteObject("b", "k"));
+  for (const GcItem& item : Gc()) ASSERT_OK(store_->CompleteGcItem(item.id));
+  applied = store_->MoveShards({ShardMove{id, 1, "n1", "n5", ShardState::kOk},
+                                ShardMove{id, 0, "n7", "n7", ShardState::kMissing}});
+  ASSERT_OK(applied);
+  EXPECT_EQ(*applied, 0);
+  gc = Gc();
+  ASSERT_EQ(gc.size(), 1u);
+  EXPECT_EQ(gc[0].node_id, "n5");
+
+  EXPECT_ERRC(store_->MoveShards({ShardMove{id, 0, "n7", "", ShardState::kOk}}),
+              Errc::kInvalidArgument);
+}
+
+TEST_F(MetaStoreTest, DamagedVersionsPageMostEndangeredFirst) {
+  auto make = [&](int n, int k, int m) {
+    ObjectVersion version = MakeVersion("b", "k" + std::to_string(n), n);
+    version.data_shard_count = k;
+    version.parity_shard_count = m;
+    version.shards.clear();
+    for (int i = 0; i < k + m; ++i) version.shards.push_back(Shard(i, "n" + std::to_string(i)));
+    return version;
+  };
+  ASSERT_OK(Commit(make(1, 2, 2)));  // one missing: spare 1
+  ASSERT_OK(Commit(make(2, 2, 2)));  // two missing: spare 0
+  ASSERT_OK(Commit(make(3, 2, 2)));  // healthy
+  ASSERT_OK(Commit(make(4, 4, 2)));  // one missing: spare 1
+  ASSERT_OK(Commit(make(5, 1, 2)));  // two missing: spare 0
+  auto miss = [&](int n, int shard) {
+    const std::string node = "n" + std::to_string(shard);
+    return store_->MoveShards({ShardMove{VersionId(n), shard, node, node, ShardState::kMissing}});
+  };
+  ASSERT_OK(miss(1, 0));
+  ASSERT_OK(miss(2, 0));
+  ASSERT_OK(miss(2, 1));
+  ASSERT_OK(miss(4, 5));
+  ASSERT_OK(miss(5, 1));
+  ASSERT_OK(miss(5, 2));
+
+  std::vector<DamagedVersion> seen;
+  std::optional<DamagedVersion> cursor;
+  for (int page = 0; page < 10; ++page) {
+    auto next = store_->DamagedVersions(cursor, 2);
+    ASSERT_OK(next);
+    if (next->empty()) break;
+    seen.insert(seen.end(), next->begin(), next->end());
+    cursor = next->back();
+  }
+  ASSERT_EQ(seen.size(), 4u);
+  EXPECT_EQ(seen[0].version_id, VersionId(2));
+  EXPECT_EQ(seen[0].spare_shards, 0);
+  EXPECT_EQ(seen[1].version_id, VersionId(5));
+  EXPECT_EQ(seen[1].spare_shards, 0);
+  EXPECT_EQ(seen[2].version_id, VersionId(1));
+  EXPECT_EQ(seen[2].spare_shards, 1);
+  EXPECT_EQ(seen[3].version_id, VersionId(4));
+  EXPECT_EQ(seen[3].spare_shards, 1);
+
+  // The count also takes in shards on nodes whose loss is not yet recorded.
+  auto count = store_->CountUnderProtectedVersions({});
+  ASSERT_OK(count);
+  EXPECT_EQ(*count, 4);
+  count = store_->CountUnderProtectedVersions({"n3"});  // versions 3 (and 4, counted already)
+  ASSERT_OK(count);
+  EXPECT_EQ(*count, 5);
+  count = store_->CountUnderProtectedVersions({"n9", "n2"});  // 3 and 4; 1, 2, 5 already
+  ASSERT_OK(count);
+  EXPECT_EQ(*count, 5);
+}
+
 // --- Durability and concurrency ---------------------------------------------
 
 TEST_F(MetaStoreTest, PersistsAcrossReopen) {

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.request
 
 import boto3
 from botocore.config import Config
@@ -47,8 +48,10 @@ def file_sha256(path):
 
 
 class DevCluster:
-    def __init__(self, providers=3, nodes_per_provider=3, data_dir=None):
+    def __init__(self, providers=3, nodes_per_provider=3, data_dir=None, extra_args=()):
         self.binary = os.environ.get("HOLDFAST_BIN", "build/holdfast")
+        self.extra_args = list(extra_args)  # more `holdfast dev` options, e.g. --loss-grace-ms
+        self.replacements = []  # node processes started by start_node()
         self.owns_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="holdfast-e2e-")
         self.providers = providers
@@ -65,7 +68,8 @@ class DevCluster:
         self.process = subprocess.Popen(
             [self.binary, "dev", "--data-dir", self.data_dir, "--port", str(self.port),
              "--providers", str(self.providers),
-             "--nodes-per-provider", str(self.nodes_per_provider), "--heartbeat-ms", "250"],
+             "--nodes-per-provider", str(self.nodes_per_provider), "--heartbeat-ms", "250",
+             *self.extra_args],
             stdout=self.log, stderr=subprocess.STDOUT)
 
         def ready():
@@ -79,6 +83,12 @@ class DevCluster:
         return self
 
     def stop(self):
+        for process, log in self.replacements:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            log.close()
+        self.replacements = []
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -190,3 +200,67 @@ class DevCluster:
                 if line.startswith("VmHWM:"):
                     return int(line.split()[1])
         raise AssertionError("no VmHWM")
+
+    # ---- operators' view ------------------------------------------------
+    def cluster_secret(self):
+        with open(os.path.join(self.data_dir, "credentials.json")) as f:
+            return json.load(f)["cluster_secret"]
+
+    def status(self):
+        """GET /_holdfast/v1/status (docs/admin-api.md) as a dict."""
+        request = urllib.request.Request(
+            self.endpoint + "/_holdfast/v1/status",
+            headers={"Authorization": "HoldfastCluster " + self.cluster_secret()})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.load(response)
+
+    def node_states(self):
+        """node id -> "up", "suspect", "down" or "lost", as the gateway sees it."""
+        return {n["id"]: n["state"] for n in self.status()["nodes"]}
+
+    def start_node(self, node):
+        """Starts a `holdfast node` with the labels and data directory of
+        `node` (from dev.json), e.g. a server re-provisioned under its old id
+        after kill_node(). The process belongs to this test; stop() kills it."""
+        log = open(os.path.join(self.data_dir, "logs", node["id"] + "-restarted.log"), "ab")
+        env = dict(os.environ, HOLDFAST_CLUSTER_SECRET=self.cluster_secret())
+        process = subprocess.Popen(
+            [self.binary, "node", "--id", node["id"], "--provider", node["provider"],
+             "--site", node["site"], "--data-dir", node["data_dir"], "--listen", "127.0.0.1:0",
+             "--gateway", self.endpoint.removeprefix("http://"), "--heartbeat-ms", "250"],
+            stdout=log, stderr=subprocess.STDOUT, env=env)
+        self.replacements.append((process, log))
+        return process
+
+    def shards_on_disk(self, bucket):
+        """version id -> {"key", "k", "total", "nodes": {shard index: [node ids]}}
+        for every shard file of `bucket` on every node's disk."""
+        versions = {}
+        for node in self.info["nodes"]:
+            root = os.path.join(node["data_dir"], "shards")
+            for dirpath, _, files in os.walk(root):
+                for name in files:
+                    footer = read_footer(os.path.join(dirpath, name))
+                    if footer is None or footer["bucket"] != bucket:
+                        continue
+                    v = versions.setdefault(footer["version_id"], {
+                        "key": footer["key"], "k": footer["data_shard_count"],
+                        "total": footer["data_shard_count"] + footer["parity_shard_count"],
+                        "nodes": {}})
+                    v["nodes"].setdefault(footer["shard_index"], []).append(node["id"])
+        return versions
+
+
+def read_footer(path):
+    """The footer of a committed shard file (docs/shard-format.md), or None if
+    the file vanished while we looked."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(-20, os.SEEK_END)
+            tail = f.read(20)
+            length = int.from_bytes(tail[:4], "little")
+            assert tail[12:] == b"HFSHARD1", f"bad magic in {path}"
+            f.seek(-20 - length, os.SEEK_END)
+            return json.loads(f.read(length))
+    except FileNotFoundError:
+        return None

@@ -1,0 +1,410 @@
+#include "gateway/repair.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+#include <vector>
+
+#include "common/log.h"
+#include "gateway/repair_plan.h"
+#include "gateway/repair_rebuild.h"
+
+namespace holdfast::gateway {
+namespace {
+
+using net::Task;
+
+constexpr int kQueuePageSize = 64;
+constexpr int kNodePageSize = 256;
+constexpr size_t kParallelVersions = 4;
+constexpr std::chrono::milliseconds kIdlePoll{250};
+constexpr int64_t kIdleRecheckMs = 5000;
+constexpr uint64_t kMinBurstBytes = 16u << 20;
+
+std::vector<RepairNode> RepairNodes(const std::vector<NodeView>& views) {
+  std::vector<RepairNode> nodes;
+  for (const NodeView& view : views) {
+    RepairNode node;
+    node.id = view.record.id;
+    node.provider = view.record.provider;
+    node.site = view.record.site;
+    node.writable = view.health == NodeHealth::kUp && !view.read_only && !view.lost;
+    node.readable = view.health != NodeHealth::kDown;
+    node.lost = view.lost;
+    nodes.push_back(std::move(node));
+  }
+  return nodes;
+}
+
+// What a pass that rebuilt nothing waits to see change: which nodes can take
+// shards, which are lost, and which came back or were emptied.
+std::string Topology(const std::vector<NodeView>& views) {
+  std::string out;
+  for (const NodeView& view : views) {
+    const bool writable = view.health == NodeHealth::kUp && !view.read_only;
+    out += view.record.id + (view.lost ? "=lost/" : writable ? "=w/" : "=-/") +
+           std::to_string(view.returns_after_loss) + "/" + std::to_string(view.empty_reports) + ";";
+  }
+  return out;
+}
+
+enum class ShardCheck { kSkipped, kIntact, kRestored, kMissing, kNodeGone };
+
+class RepairService {
+ public:
+  explicit RepairService(GatewayContext& context)
+      : ctx_(context),
+        limiter_(context.settings.repair_bytes_per_second,
+                 std::max(context.settings.repair_bytes_per_second / 4, kMinBurstBytes)) {}
+
+  Task<void> Run(const std::atomic<bool>& stopping) {
+    std::optional<meta::DamagedVersion> cursor;
+    while (!stopping) {
+      co_await HealthPass();
+      auto page = co_await net::RunBlocking(
+          ctx_.blocking_pool, [&] { return ctx_.store.DamagedVersions(cursor, kQueuePageSize); });
+      if (!page) {
+        HF_LOG_ERROR("repair: cannot read the repair queue: {}", page.error().message);
+        co_await net::SleepFor(kIdlePoll * 4);
+        continue;
+      }
+      if (page->empty()) {
+        const bool fruitless = EndPass();
+        cursor.reset();
+        if (fruitless) co_await WaitForChange(stopping);
+        continue;
+      }
+      cursor = page->back();
+      for (size_t i = 0; i < page->size() && !stopping; i += kParallelVersions) {
+        std::vector<Task<Status>> repairs;
+        for (size_t j = i; j < std::min(page->size(), i + kParallelVersions); ++j) {
+          repairs.push_back(RepairVersion((*page)[j].version_id));
+        }
+        co_await net::ParallelAll(std::move(repairs));
+      }
+    }
+  }
+
+ private:
+  struct PassTally {
+    uint64_t versions_repaired = 0;
+    uint64_t shards_rebuilt = 0;
+    uint64_t bytes_rebuilt = 0;
+    uint64_t unplaceable_shards = 0;
+    uint64_t unreadable_versions = 0;
+  };
+
+  // Publishes the pass; true if it rebuilt nothing.
+  bool EndPass() {
+    ctx_.repair_stats.EndPass(tally_.unplaceable_shards, tally_.unreadable_versions);
+    if (tally_.shards_rebuilt > 0) {
+      HF_LOG_INFO("repair pass: rebuilt {} shards of {} versions ({} bytes); {} shards wait for an "
+                  "eligible node, {} versions for readable shards",
+                  tally_.shards_rebuilt, tally_.versions_repaired, tally_.bytes_rebuilt,
+                  tally_.unplaceable_shards, tally_.unreadable_versions);
+    }
+    const bool fruitless = tally_.shards_rebuilt == 0;
+    tally_ = PassTally{};
+    return fruitless;
+  }
+
+  // Until the nodes differ from what the last health pass handled, or a
+  // few seconds pass (new damage reported by reads and writes).
+  Task<void> WaitForChange(const std::atomic<bool>& stopping) {
+    const int64_t until_ms = ctx_.clock.MonotonicMs() + kIdleRecheckMs;
+    while (!stopping && ctx_.clock.MonotonicMs() < until_ms) {
+      if (Topology(ctx_.cluster.Nodes()) != handled_topology_) co_return;
+      co_await net::SleepFor(kIdlePoll);
+    }
+  }
+
+  // --- Health: lost nodes and nodes that come back ---------------------------
+
+  Task<void> HealthPass() {
+    const std::vector<NodeView> views = ctx_.cluster.Nodes();
+    handled_topology_ = Topology(views);
+    for (const NodeView& view : views) {
+      const std::string id = view.record.id;
+      if (view.lost) {
+        if (swept_.contains(id)) continue;
+        const bool swept = co_await Sweep(id);
+        if (swept) swept_.insert(id);
+        continue;
+      }
+      swept_.erase(id);
+      if (view.health != NodeHealth::kUp) continue;
+      if (view.returns_after_loss > reconciled_returns_[id]) {
+        const bool reconciled = co_await Reconcile(id);
+        if (reconciled) {
+          reconciled_returns_[id] = view.returns_after_loss;
+          empty_checked_[id] = view.empty_reports;  // everything was checked
+        }
+      } else if (view.empty_reports > empty_checked_[id]) {
+        const bool checked = co_await CheckEmptyNode(id);
+        if (checked) empty_checked_[id] = view.empty_reports;
+      }
+    }
+  }
+
+  // A node that reports no shards at all while the catalogue records some on
+  // it was re-provisioned (or lost its disk) without staying down for the
+  // loss grace: reconcile it now rather than wait for reads to stumble on
+  // the holes. False if it could not finish (retried next round).
+  Task<bool> CheckEmptyNode(std::string node_id) {
+    auto some = co_await net::RunBlocking(ctx_.blocking_pool, [&] {
+      return ctx_.store.ShardsOnNode(node_id, meta::ShardRef{}, 1);
+    });
+    if (!some) co_return false;
+    if (some->empty()) co_return true;  // a new node, or an empty one indeed
+    HF_LOG_WARN("node {} reports no shards, but the catalogue records shards on it", node_id);
+    co_return co_await Reconcile(node_id);
+  }
+
+  // Records every shard on a lost node as missing; false if interrupted.
+  Task<bool> Sweep(std::string node_id) {
+    meta::ShardRef after;
+    uint64_t marked = 0;
+    while (true) {
+      auto refs = co_await net::RunBlocking(ctx_.blocking_pool, [&] {
+        return ctx_.store.ShardsOnNode(node_id, after, kNodePageSize);
+      });
+      if (!refs) {
+        HF_LOG_ERROR("repair: cannot list the shards of lost node {}: {}", node_id, refs.error().message);
+        co_return false;
+      }
+      if (refs->empty()) break;
+      std::vector<meta::ShardMove> moves;
+      for (const meta::ShardRef& ref : *refs) {
+        moves.push_back(meta::ShardMove{ref.version_id, ref.shard_index, node_id, node_id,
+                                        meta::ShardState::kMissing});
+      }
+      auto applied = co_await net::RunBlocking(ctx_.blocking_pool,
+                                               [&] { return ctx_.store.MoveShards(moves); });
+      if (!applied) {
+        HF_LOG_ERROR("repair: cannot record the shards of lost node {}: {}", node_id,
+                     applied.error().message);
+        co_return false;
+      }
+      marked += refs->size();
+      after = refs->back();
+    }
+    ctx_.repair_stats.AddMarkedLost(marked);
+    HF_LOG_WARN("node {} has been down longer than the loss grace: its {} shards count as lost",
+                node_id, marked);
+    co_return true;
+  }
+
+  // Checks every shard recorded on a node that came back; false if the node
+  // went away again before the end (it is then reconciled on its next return).
+  Task<bool> Reconcile(std::string node_id) {
+    HF_LOG_INFO("reconciling the shards recorded on node {}", node_id);
+    meta::ShardRef after;
+    std::map<ShardCheck, uint64_t> counts;
+    while (true) {
+      auto refs = co_await net::RunBlocking(ctx_.blocking_pool, [&] {
+        return ctx_.store.ShardsOnNode(node_id, after, kNodePageSize);
+      });
+      if (!refs) co_return false;
+      if (refs->empty()) break;
+      for (const meta::ShardRef& ref : *refs) {
+        const ShardCheck check = co_await CheckShard(node_id, ref);
+        if (check == ShardCheck::kNodeGone) co_return false;
+        ++counts[check];
+      }
+      after = refs->back();
+    }
+    ctx_.repair_stats.AddReconciled(counts[ShardCheck::kRestored]);
+    HF_LOG_INFO("node {} reconciled: {} shards intact, {} verified and trusted again, {} missing "
+                "(to be rebuilt)",
+                node_id, counts[ShardCheck::kIntact], counts[ShardCheck::kRestored],
+                counts[ShardCheck::kMissing]);
+    co_return true;
+  }
+
+  Task<ShardCheck> CheckShard(std::string node_id, meta::ShardRef ref) {
+    auto version = co_await net::RunBlocking(ctx_.blocking_pool,
+                                             [&] { return ctx_.store.GetVersion(ref.version_id); });
+    if (!version || ref.shard_index >= static_cast<int>(version->shards.size())) {
+      co_return ShardCheck::kSkipped;  // deleted meanwhile
+    }
+    const meta::ShardLocation location = version->shards[ref.shard_index];
+    if (location.node_id != node_id) co_return ShardCheck::kSkipped;  // moved meanwhile
+    auto endpoint = ctx_.ReachableEndpoint(node_id);
+    if (!endpoint) co_return ShardCheck::kNodeGone;
+    const std::string shard_id = ShardId(ref.version_id, ref.shard_index);
+    Status verdict = Status::Ok();
+    auto footer = co_await ctx_.nodes.GetFooter(*endpoint, shard_id);
+    if (!footer) {
+      verdict = footer.error();
+    } else if (!FooterFitsVersion(*footer, *version, ref.shard_index)) {
+      verdict = MakeError(Errc::kCorrupt, "footer does not match the catalogue");
+    } else if (location.state != meta::ShardState::kOk) {
+      verdict = co_await VerifyBlocks(*endpoint, shard_id, footer->block_count,
+                                      footer->block_size_bytes);
+    }
+    if (!verdict && verdict.error().code == Errc::kUnavailable) co_return ShardCheck::kNodeGone;
+    if (!verdict) {
+      if (location.state == meta::ShardState::kOk) {
+        co_await ReportShardFailure(ctx_, ref.version_id, ref.shard_index, node_id, verdict.error());
+      }
+      co_return ShardCheck::kMissing;
+    }
+    if (location.state == meta::ShardState::kOk) co_return ShardCheck::kIntact;
+    std::vector<meta::ShardMove> moves{
+        meta::ShardMove{ref.version_id, ref.shard_index, node_id, node_id, meta::ShardState::kOk}};
+    auto applied = co_await net::RunBlocking(ctx_.blocking_pool,
+                                             [&] { return ctx_.store.MoveShards(moves); });
+    if (!applied || *applied == 0) co_return ShardCheck::kSkipped;
+    co_return ShardCheck::kRestored;
+  }
+
+  // Reads every block back; the node and NodeClient verify each checksum.
+  Task<Status> VerifyBlocks(std::string endpoint, std::string shard_id, uint64_t block_count,
+                            uint32_t block_size_bytes) {
+    if (block_count == 0) co_return Status::Ok();
+    auto stream = co_await ctx_.nodes.OpenDownload(endpoint, shard_id, 0, block_count, block_size_bytes);
+    if (!stream) co_return stream.error();
+    std::vector<uint8_t> block(block_size_bytes);
+    for (uint64_t i = 0; i < block_count; ++i) {
+      co_await Pace(ctx_, &limiter_, block_size_bytes);
+      Status read = co_await (*stream)->NextBlock(block);
+      if (!read) co_return read;
+    }
+    co_return Status::Ok();
+  }
+
+  // --- Repair: one version ---------------------------------------------------
+
+  Task<Status> RepairVersion(std::string version_id) {
+    auto version = co_await net::RunBlocking(ctx_.blocking_pool,
+                                             [&] { return ctx_.store.GetVersion(version_id); });
+    if (!version) {
+      if (version.error().code == Errc::kNotFound) co_return Status::Ok();  // deleted meanwhile
+      co_return version.error();
+    }
+    const int k = version->data_shard_count;
+    const int cap = PerProviderCap(ctx_.PolicyFor(ctx_.cluster.PlacementNodes()), k,
+                                   version->parity_shard_count);
+    RepairPlan plan = PlanRepair(*version, RepairNodes(ctx_.cluster.Nodes()), cap);
+    tally_.unplaceable_shards += plan.unplaceable_shards;
+    if (plan.rebuilds.empty()) co_return Status::Ok();
+    if (static_cast<int>(plan.sources.size()) < k) {
+      ++tally_.unreadable_versions;
+      co_return Status::Ok();
+    }
+    // Hold each target copy against GC until the catalogue records it.
+    std::vector<ShardRebuild> locked;
+    for (const ShardRebuild& rebuild : plan.rebuilds) {
+      if (ctx_.shard_copy_locks.TryLock(version_id, rebuild.shard_index, rebuild.to_node_id)) {
+        locked.push_back(rebuild);
+      }
+    }
+    plan.rebuilds = locked;
+    Status result = co_await RebuildAndRecord(*version, plan);
+    for (const ShardRebuild& rebuild : locked) {
+      ctx_.shard_copy_locks.Unlock(version_id, rebuild.shard_index, rebuild.to_node_id);
+    }
+    co_return result;
+  }
+
+  Task<Status> RebuildAndRecord(meta::ObjectVersion version, RepairPlan plan) {
+    if (plan.rebuilds.empty()) co_return Status::Ok();
+    auto outcome = co_await RebuildShards(ctx_, version, plan, &limiter_);
+    if (!outcome) {
+      ctx_.repair_stats.AddFailure();
+      HF_LOG_WARN("repair of {}/{} (version {}) failed, will retry: {}", version.bucket, version.key,
+                  version.version_id, outcome.error().message);
+      co_return outcome.error();
+    }
+    std::vector<meta::ShardMove> moves;
+    for (const ShardRebuild& rebuild : outcome->committed) {
+      moves.push_back(meta::ShardMove{version.version_id, rebuild.shard_index, rebuild.from_node_id,
+                                      rebuild.to_node_id, meta::ShardState::kOk});
+    }
+    auto applied = co_await net::RunBlocking(ctx_.blocking_pool,
+                                             [&] { return ctx_.store.MoveShards(moves); });
+    if (!applied) {
+      // The copies are durable but unrecorded: catalogue recovery or a later
+      // repair's overwrite takes care of them; count the failure.
+      ctx_.repair_stats.AddFailure();
+      HF_LOG_ERROR("repair of {}: cannot record rebuilt shards: {}", version.version_id,
+                   applied.error().message);
+      co_return applied.error();
+    }
+    ctx_.repair_stats.AddRebuilt(static_cast<uint64_t>(*applied), outcome->bytes_written,
+                                 ctx_.clock.MonotonicMs());
+    ++tally_.versions_repaired;
+    tally_.shards_rebuilt += static_cast<uint64_t>(*applied);
+    tally_.bytes_rebuilt += outcome->bytes_written;
+    HF_LOG_DEBUG("repaired {}/{} (version {}): {} shards rebuilt", version.bucket, version.key,
+                 version.version_id, *applied);
+    co_return Status::Ok();
+  }
+
+  GatewayContext& ctx_;
+  RateLimiter limiter_;
+  std::set<std::string> swept_;  // lost nodes whose shards are recorded missing
+  std::map<std::string, uint64_t> reconciled_returns_;
+  std::map<std::string, uint64_t> empty_checked_;  // NodeView::empty_reports dealt with
+  std::string handled_topology_;  // Topology() as the last health pass saw it
+  PassTally tally_;
+};
+
+std::string StatusJson(const std::vector<NodeView>& views, const Result<int64_t>& under_protected,
+                       const RepairCounters& repair, const GatewaySettings& settings) {
+  nlohmann::json nodes = nlohmann::json::array();
+  for (const NodeView& view : views) {
+    nodes.push_back({{"id", view.record.id},
+                     {"provider", view.record.provider},
+                     {"site", view.record.site},
+                     {"endpoint", view.record.endpoint},
+                     {"state", NodeStateName(view)},
+                     {"read_only", view.read_only},
+                     {"used_bytes", view.record.used_bytes},
+                     {"capacity_bytes", view.record.capacity_bytes},
+                     {"shard_count", view.shard_count}});
+  }
+  nlohmann::json out = {{"nodes", nodes},
+                        {"loss_grace_ms", settings.shard_loss_grace.count()}};
+  if (under_protected) {
+    out["under_protected_versions"] = *under_protected;
+  } else {
+    out["under_protected_versions"] = nullptr;
+    out["error"] = under_protected.error().message;
+  }
+  out["repair"] = {{"shards_rebuilt", repair.shards_rebuilt},
+                   {"bytes_rebuilt", repair.bytes_rebuilt},
+                   {"failures", repair.failures},
+                   {"shards_marked_lost", repair.shards_marked_lost},
+                   {"shards_reconciled", repair.shards_reconciled},
+                   {"unplaceable_shards", repair.unplaceable_shards},
+                   {"unreadable_versions", repair.unreadable_versions},
+                   {"passes", repair.passes},
+                   {"rate_bytes_per_second", repair.rate_bytes_per_second},
+                   {"rate_limit_bytes_per_second", settings.repair_bytes_per_second}};
+  return out.dump();
+}
+
+}  // namespace
+
+Task<void> RunRepair(GatewayContext& context, const std::atomic<bool>& stopping) {
+  RepairService service(context);
+  co_await service.Run(stopping);
+}
+
+Task<std::string> RenderStatusJson(GatewayContext& ctx) {
+  const std::vector<NodeView> views = ctx.cluster.Nodes();
+  std::vector<std::string> lost;
+  for (const NodeView& view : views) {
+    if (view.lost) lost.push_back(view.record.id);
+  }
+  auto count = co_await net::RunBlocking(ctx.blocking_pool,
+                                         [&] { return ctx.store.CountUnderProtectedVersions(lost); });
+  co_return StatusJson(views, count, ctx.repair_stats.Snapshot(ctx.clock.MonotonicMs()),
+                       ctx.settings);
+}
+
+}  // namespace holdfast::gateway

@@ -1,0 +1,319 @@
+#include "gateway/repair_rebuild.h"
+
+#include <algorithm>
+#include <memory>
+#include <string>
+
+#include "common/log.h"
+#include "storage/shard_store.h"
+
+namespace holdfast::gateway {
+namespace {
+
+using net::Task;
+
+struct Target {
+  ShardRebuild rebuild;
+  std::unique_ptr<ShardUpload> upload;  // null once dropped
+};
+
+class Rebuilder {
+ public:
+  Rebuilder(GatewayContext& context, meta::ObjectVersion version, RepairPlan plan,
+            RateLimiter* limiter)
+      : ctx_(context),
+        version_(std::move(version)),
+        plan_(std::move(plan)),
+        limiter_(limiter),
+        k_(version_.data_shard_count),
+        m_(version_.parity_shard_count),
+        streams_(k_ + m_),
+        tried_(k_ + m_, false) {
+    for (const ShardRebuild& rebuild : plan_.rebuilds) targets_.push_back({rebuild, nullptr});
+  }
+
+  Task<Result<RebuildOutcome>> Run() {
+    auto codec = ctx_.Codec(k_, m_);
+    if (!codec) co_return codec.error();
+    codec_ = *codec;
+    Status loaded = co_await LoadFooter();
+    if (!loaded) co_return loaded.error();
+    block_size_ = footer_.block_size_bytes;
+    buffer_.assign(size_t(k_ + m_) * block_size_, 0);
+    if (footer_.block_count > 0) {
+      Status opened = co_await EnsureSources(0);
+      if (!opened) co_return opened.error();
+    }
+    co_await OpenTargets();
+    for (uint64_t stripe = 0; stripe < footer_.block_count; ++stripe) {
+      Status done = co_await ReadStripe(stripe);
+      if (done) done = co_await SendStripe(stripe);
+      if (!done) {
+        AbortTargets();
+        co_return done.error();
+      }
+    }
+    if (LiveTargets() == 0) co_return NoTargetLeft();
+    co_await CommitTargets();
+    if (outcome_.committed.empty()) co_return NoTargetLeft();
+    co_return outcome_;
+  }
+
+ private:
+  std::string Name() const { return version_.bucket + "/" + version_.key + " (version " + version_.version_id + ")"; }
+
+  Error NoTargetLeft() const {
+    return MakeError(Errc::kUnavailable, "no node took a rebuilt shard of " + Name());
+  }
+
+  int ActiveSources() const {
+    return static_cast<int>(std::count_if(streams_.begin(), streams_.end(),
+                                          [](const auto& s) { return s != nullptr; }));
+  }
+
+  size_t LiveTargets() const {
+    return static_cast<size_t>(std::count_if(targets_.begin(), targets_.end(),
+                                             [](const Target& t) { return t.upload != nullptr; }));
+  }
+
+  Task<Status> LoadFooter() {
+    std::string why;
+    for (int index : plan_.sources) {
+      const std::string node_id = version_.shards[index].node_id;
+      auto endpoint = ctx_.ReachableEndpoint(node_id);
+      if (!endpoint) continue;
+      auto footer = co_await ctx_.nodes.GetFooter(*endpoint, ShardId(version_.version_id, index));
+      if (!footer) {
+        tried_[index] = true;
+        why += "; shard " + std::to_string(index) + ": " + footer.error().message;
+        co_await ReportShardFailure(ctx_, version_.version_id, index, node_id, footer.error());
+        continue;
+      }
+      if (!FooterFitsVersion(*footer, version_, index)) {
+        tried_[index] = true;
+        why += "; shard " + std::to_string(index) + " on node " + node_id + " has a footer of another shape";
+        Error corrupt = MakeError(Errc::kCorrupt, "footer does not match the catalogue");
+        co_await ReportShardFailure(ctx_, version_.version_id, index, node_id, corrupt);
+        continue;
+      }
+      footer_ = *footer;
+      co_return Status::Ok();
+    }
+    co_return MakeError(Errc::kUnavailable, "no surviving shard of " + Name() + " gave its footer" + why);
+  }
+
+  // Opens streams from `stripe` on until k sources are active.
+  Task<Status> EnsureSources(uint64_t stripe) {
+    while (ActiveSources() < k_) {
+      std::vector<int> candidates;
+      for (int index : plan_.sources) {
+        if (!tried_[index]) candidates.push_back(index);
+      }
+      if (candidates.empty()) break;
+      const int need = k_ - ActiveSources();
+      std::vector<Task<Status>> opens;
+      for (int j = 0; j < need && j < static_cast<int>(candidates.size()); ++j) {
+        tried_[candidates[j]] = true;
+        opens.push_back(OpenSource(candidates[j], stripe));
+      }
+      co_await net::ParallelAll(std::move(opens));
+    }
+    if (ActiveSources() >= k_) co_return Status::Ok();
+    co_return MakeError(Errc::kUnavailable, "only " + std::to_string(ActiveSources()) + " of the " +
+                                                std::to_string(k_) + " shards needed to rebuild " +
+                                                Name() + " are readable");
+  }
+
+  Task<Status> OpenSource(int index, uint64_t stripe) {
+    const std::string node_id = version_.shards[index].node_id;
+    auto endpoint = ctx_.ReachableEndpoint(node_id);
+    if (!endpoint) co_return Status::Ok();
+    auto stream = co_await ctx_.nodes.OpenDownload(*endpoint, ShardId(version_.version_id, index),
+                                                   stripe, footer_.block_count - stripe, block_size_);
+    if (!stream) {
+      co_await ReportShardFailure(ctx_, version_.version_id, index, node_id, stream.error());
+      co_return Status::Ok();
+    }
+    streams_[index] = std::move(*stream);
+    co_return Status::Ok();
+  }
+
+  Task<void> OpenTargets() {
+    std::vector<Task<Status>> opens;
+    for (size_t t = 0; t < targets_.size(); ++t) opens.push_back(OpenTarget(t));
+    std::vector<Status> results = co_await net::ParallelAll(std::move(opens));
+    for (size_t t = 0; t < results.size(); ++t) {
+      if (!results[t]) DropTarget(t, results[t].error());
+    }
+  }
+
+  Task<Status> OpenTarget(size_t t) {
+    const ShardRebuild& rebuild = targets_[t].rebuild;
+    auto endpoint = ctx_.ReachableEndpoint(rebuild.to_node_id);
+    if (!endpoint) co_return MakeError(Errc::kUnavailable, "node " + rebuild.to_node_id + " is down");
+    storage::ShardFooter header = footer_;
+    header.shard_index = rebuild.shard_index;
+    auto upload = co_await ctx_.nodes.OpenUpload(
+        *endpoint, ShardId(version_.version_id, rebuild.shard_index), header);
+    if (!upload) co_return upload.error();
+    targets_[t].upload = std::move(*upload);
+    co_return Status::Ok();
+  }
+
+  void DropTarget(size_t t, const Error& error) {
+    Target& target = targets_[t];
+    HF_LOG_WARN("repair of {}: writing shard {} to node {} failed: {}", Name(),
+                target.rebuild.shard_index, target.rebuild.to_node_id, error.message);
+    ctx_.cluster.MarkSuspect(target.rebuild.to_node_id);
+    if (target.upload) target.upload->Abort();
+    target.upload.reset();
+  }
+
+  void AbortTargets() {
+    for (Target& target : targets_) {
+      if (target.upload) target.upload->Abort();
+      target.upload.reset();
+    }
+  }
+
+  Task<Status> ReadBlock(int index, uint64_t stripe, std::vector<char>* present) {
+    std::span<uint8_t> out(buffer_.data() + size_t(index) * block_size_, block_size_);
+    Status read = MakeError(Errc::kInternal, "shard stream out of step");
+    if (streams_[index]->next_block_index() == stripe) read = co_await streams_[index]->NextBlock(out);
+    if (read) {
+      (*present)[index] = 1;
+      co_return Status::Ok();
+    }
+    streams_[index].reset();
+    co_await ReportShardFailure(ctx_, version_.version_id, index, version_.shards[index].node_id,
+                                read.error());
+    co_return Status::Ok();
+  }
+
+  // Fills buffer_ with every block of `stripe`: k read, the rest rebuilt.
+  Task<Status> ReadStripe(uint64_t stripe) {
+    std::vector<char> present(k_ + m_, 0);
+    while (true) {
+      std::vector<Task<Status>> reads;
+      for (int i = 0; i < k_ + m_; ++i) {
+        if (streams_[i] && !present[i]) reads.push_back(ReadBlock(i, stripe, &present));
+      }
+      co_await net::ParallelAll(std::move(reads));
+      if (std::count(present.begin(), present.end(), 1) >= k_) break;
+      Status opened = co_await EnsureSources(stripe);
+      if (!opened) co_return opened;
+    }
+    std::vector<uint8_t*> blocks(k_ + m_);
+    std::vector<int> erased;
+    for (int i = 0; i < k_ + m_; ++i) {
+      blocks[i] = buffer_.data() + size_t(i) * block_size_;
+      if (!present[i]) erased.push_back(i);
+    }
+    co_return codec_->Reconstruct(block_size_, blocks, erased);
+  }
+
+  Task<Status> SendStripe(uint64_t stripe) {
+    co_await Pace(ctx_, limiter_, uint64_t(block_size_) * LiveTargets());
+    std::vector<Task<Status>> sends;
+    std::vector<size_t> sent_to;
+    for (size_t t = 0; t < targets_.size(); ++t) {
+      if (!targets_[t].upload) continue;
+      std::span<const uint8_t> block(buffer_.data() + size_t(targets_[t].rebuild.shard_index) * block_size_,
+                                     block_size_);
+      const uint64_t checksum = storage::BlockChecksum(block, stripe);
+      sends.push_back(targets_[t].upload->SendBlock(stripe, checksum, block));
+      sent_to.push_back(t);
+    }
+    std::vector<Status> results = co_await net::ParallelAll(std::move(sends));
+    for (size_t j = 0; j < results.size(); ++j) {
+      if (results[j]) {
+        outcome_.bytes_written += block_size_;
+      } else {
+        DropTarget(sent_to[j], results[j].error());
+      }
+    }
+    if (LiveTargets() == 0) co_return NoTargetLeft();
+    co_return Status::Ok();
+  }
+
+  Task<void> CommitTargets() {
+    std::vector<Task<Status>> commits;
+    std::vector<size_t> committing;
+    for (size_t t = 0; t < targets_.size(); ++t) {
+      if (!targets_[t].upload) continue;
+      storage::ShardFooter footer = footer_;
+      footer.shard_index = targets_[t].rebuild.shard_index;
+      commits.push_back(targets_[t].upload->Commit(footer));
+      committing.push_back(t);
+    }
+    std::vector<Status> results = co_await net::ParallelAll(std::move(commits));
+    for (size_t j = 0; j < results.size(); ++j) {
+      if (results[j]) {
+        outcome_.committed.push_back(targets_[committing[j]].rebuild);
+      } else {
+        DropTarget(committing[j], results[j].error());
+      }
+    }
+  }
+
+  GatewayContext& ctx_;
+  const meta::ObjectVersion version_;
+  const RepairPlan plan_;
+  RateLimiter* limiter_;
+  const int k_, m_;
+  std::shared_ptr<const ec::Codec> codec_;
+  storage::ShardFooter footer_;
+  uint32_t block_size_ = 0;
+  std::vector<uint8_t> buffer_;  // k + m blocks of the current stripe
+  std::vector<std::unique_ptr<ShardDownload>> streams_;  // by shard index
+  std::vector<bool> tried_;
+  std::vector<Target> targets_;
+  RebuildOutcome outcome_;
+};
+
+}  // namespace
+
+// The survivors' footer lends its identity to every rebuilt shard; it must
+// describe this version in the shape the catalogue records, or decoding
+// would produce garbage.
+bool FooterFitsVersion(const storage::ShardFooter& footer, const meta::ObjectVersion& version,
+                       int shard_index) {
+  return footer.version_id == version.version_id && footer.shard_index == shard_index &&
+         footer.data_shard_count == version.data_shard_count &&
+         footer.parity_shard_count == version.parity_shard_count &&
+         footer.block_size_bytes == version.block_size_bytes;
+}
+
+Task<Result<RebuildOutcome>> RebuildShards(GatewayContext& context, meta::ObjectVersion version,
+                                           RepairPlan plan, RateLimiter* limiter) {
+  Rebuilder rebuilder(context, std::move(version), std::move(plan), limiter);
+  co_return co_await rebuilder.Run();
+}
+
+Task<void> ReportShardFailure(GatewayContext& ctx, std::string version_id, int shard_index,
+                              std::string node_id, Error error) {
+  if (error.code == Errc::kCorrupt || error.code == Errc::kNotFound) {
+    // Compare-and-set: if repair moved the shard meanwhile, this report is
+    // about a copy the catalogue no longer uses and changes nothing.
+    std::vector<meta::ShardMove> moves(1);
+    moves[0].version_id = version_id;
+    moves[0].shard_index = shard_index;
+    moves[0].from_node_id = node_id;
+    moves[0].to_node_id = node_id;
+    moves[0].to_state = meta::ShardState::kMissing;
+    auto moved = co_await net::RunBlocking(ctx.blocking_pool, [&] { return ctx.store.MoveShards(moves); });
+    if (!moved) {
+      HF_LOG_ERROR("could not record shard {} on node {} as missing: {}", ShardId(version_id, shard_index),
+                   node_id, moved.error().message);
+    }
+  } else if (error.code == Errc::kUnavailable) {
+    ctx.cluster.MarkSuspect(node_id);
+  }
+}
+
+Task<void> Pace(GatewayContext& ctx, RateLimiter* limiter, uint64_t bytes) {
+  const int64_t wait_ms = limiter->Reserve(bytes, ctx.clock.MonotonicMs());
+  if (wait_ms > 0) co_await net::SleepFor(std::chrono::milliseconds(wait_ms));
+}
+
+}  // namespace holdfast::gateway

@@ -1,0 +1,51 @@
+// Rebuilding shards of one object version, stripe by stripe (internal to
+// repair; the service is gateway/repair.h).
+//
+//   k surviving shards --(stripe s: k verified blocks)--> ec Reconstruct
+//     --> every missing block of stripe s (data and parity alike)
+//     --> checksum --> stream block s to each target node --> commit frames
+//
+// Memory is one stripe, (k+m) x block size. A source that fails (down,
+// broken stream, corrupt block, shard gone) is reported like a degraded
+// read does and replaced by another survivor from that stripe on; a target
+// that fails is dropped and the others go on. Each target's footer is the
+// surviving shards' footer with its own shard index, so the rebuilt shard is
+// indistinguishable from the one the PUT wrote.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "gateway/context.h"
+#include "gateway/repair_plan.h"
+#include "net/http.h"
+
+namespace holdfast::gateway {
+
+struct RebuildOutcome {
+  std::vector<ShardRebuild> committed;  // durable on their new nodes
+  uint64_t bytes_written = 0;
+};
+
+// Rebuilds `plan.rebuilds` of `version` from `plan.sources`, pacing the bytes
+// it writes with `limiter`. Fails (nothing committed) when fewer than k
+// sources can be read or every target failed.
+net::Task<Result<RebuildOutcome>> RebuildShards(GatewayContext& context,
+                                                meta::ObjectVersion version, RepairPlan plan,
+                                                RateLimiter* limiter);
+
+// Reports a shard that a node could not serve: a corrupt or absent shard is
+// recorded as missing where it is (compare-and-set, so a stale report changes
+// nothing); an unreachable node becomes suspect.
+net::Task<void> ReportShardFailure(GatewayContext& context, std::string version_id,
+                                   int shard_index, std::string node_id, Error error);
+
+// Whether a shard's footer describes shard `shard_index` of `version` in the
+// shape the catalogue records (version id, k, m, block size).
+bool FooterFitsVersion(const storage::ShardFooter& footer, const meta::ObjectVersion& version,
+                       int shard_index);
+
+// Waits as long as `limiter` asks before `bytes` may flow.
+net::Task<void> Pace(GatewayContext& context, RateLimiter* limiter, uint64_t bytes);
+
+}  // namespace holdfast::gateway
