@@ -270,6 +270,16 @@ Task<Status> ConnectionResponseWriter::WriteHead(int status, const Headers& head
   Exchange& ex = exchange_;
   if (ex.head_written) co_return MakeError(Errc::kInternal, "response head already written");
   if (status < 100 || status > 999) co_return MakeError(Errc::kInternal, "bad status code");
+  // A client that sent "Expect: 100-continue" with an empty body gets its
+  // 100 before the final answer even though there is nothing to invite:
+  // botocore otherwise keeps this final status line for the connection's
+  // next Expect request and misreads that response (then waits 60 s for a
+  // body). Non-empty bodies never invited are handled by closing the
+  // connection (BodyWouldBeAbandoned).
+  if (ex.expect_continue && !ex.continue_handled && ex.parser.is_done() && status >= 200) {
+    co_await connection_.WriteRaw("HTTP/1.1 100 Continue\r\n\r\n");
+    ex.continue_handled = true;
+  }
   auto& res = ex.response.emplace();
   res.version(11);
   res.result(static_cast<unsigned>(status));

@@ -130,6 +130,20 @@ def test_awscli_high_level_commands(cluster, tmp_path):
     assert "cli-bucket" not in cluster.aws("s3", "ls").stdout
 
 
+def test_empty_put_does_not_stall_the_next_request_on_the_connection(cluster):
+    # Regression: botocore sends Expect: 100-continue on every PUT and, if an
+    # empty PUT is answered without a 100 first, misreads the next response
+    # on that keep-alive connection and waits 60 s for its body.
+    import time
+    s3 = cluster.client()
+    s3.create_bucket(Bucket="no-stall")
+    started = time.monotonic()
+    for body in (b"", b"x", b"", b"yz"):
+        s3.put_object(Bucket="no-stall", Key="k", Body=body)
+    assert s3.get_object(Bucket="no-stall", Key="k")["Body"].read() == b"yz"
+    assert time.monotonic() - started < 20, "a request stalled behind an empty PUT"
+
+
 def test_restart_on_the_same_directory_keeps_data():
     first = DevCluster().start()
     try:
