@@ -59,15 +59,24 @@ class Reader final : public ObjectReader {
                                           [](const auto& s) { return s != nullptr; }));
   }
 
-  // Shard indices worth trying, best first: data shards (no decoding), then
-  // parity; shards known missing or on down nodes are skipped.
+  // Shard indices worth trying, best first: healthy data shards (no
+  // decoding), healthy parity, then shards recorded as missing that still
+  // name a node. Those are often readable after all (the node answered 404
+  // while its disk was being remounted, or a commit acknowledgement was
+  // lost), and every block is verified, so trying them last can only turn
+  // an unreadable object into a readable one.
   std::vector<int> Candidates() const {
-    std::vector<int> out;
+    std::vector<int> out, last_resort;
     for (const auto& shard : version_.shards) {
       int i = shard.shard_index;
-      if (tried_[i] || shard.state != meta::ShardState::kOk) continue;
-      out.push_back(i);
+      if (tried_[i]) continue;
+      if (shard.state == meta::ShardState::kOk) {
+        out.push_back(i);
+      } else if (!shard.node_id.empty()) {
+        last_resort.push_back(i);
+      }
     }
+    out.insert(out.end(), last_resort.begin(), last_resort.end());
     return out;
   }
 
@@ -125,8 +134,10 @@ class Reader final : public ObjectReader {
   Task<Status> ReadBlock(int shard_index, uint64_t stripe, std::vector<char>* present) {
     std::span<uint8_t> out(buffer_.data() + size_t(shard_index) * block_size_, block_size_);
     ShardDownload& stream = *streams_[shard_index];
-    if (stream.next_block_index() != stripe) co_return MakeError(Errc::kInternal, "stream out of step");
-    Status read = co_await stream.NextBlock(out);
+    // A stream out of step is dropped like a failed one (never left active,
+    // or ReadStripe would wait on it forever). No co_await inside ?: (GCC 12).
+    Status read = MakeError(Errc::kInternal, "shard stream out of step");
+    if (stream.next_block_index() == stripe) read = co_await stream.NextBlock(out);
     if (read) {
       (*present)[shard_index] = 1;
     } else {
