@@ -29,6 +29,7 @@ Errc ErrcForStatus(int status) {
   switch (status) {
     case 404: return Errc::kNotFound;
     case 422: return Errc::kCorrupt;
+    case 416: return Errc::kCorrupt;  // the shard is shorter than the catalogue says
     case 400: return Errc::kInvalidArgument;
     default: return Errc::kUnavailable;
   }

@@ -278,10 +278,16 @@ class Rebuilder {
 // would produce garbage.
 bool FooterFitsVersion(const storage::ShardFooter& footer, const meta::ObjectVersion& version,
                        int shard_index) {
+  // Size and block count too: a shard that is short but self-consistent
+  // must not be trusted again by reconciliation.
+  const uint64_t stripe_bytes = uint64_t(version.block_size_bytes) * version.data_shard_count;
+  const uint64_t block_count =
+      stripe_bytes == 0 ? 0 : (version.size_bytes + stripe_bytes - 1) / stripe_bytes;
   return footer.version_id == version.version_id && footer.shard_index == shard_index &&
          footer.data_shard_count == version.data_shard_count &&
          footer.parity_shard_count == version.parity_shard_count &&
-         footer.block_size_bytes == version.block_size_bytes;
+         footer.block_size_bytes == version.block_size_bytes &&
+         footer.object_size_bytes == version.size_bytes && footer.block_count == block_count;
 }
 
 Task<Result<RebuildOutcome>> RebuildShards(GatewayContext& context, meta::ObjectVersion version,
