@@ -224,6 +224,22 @@ class RepairService {
     co_return true;
   }
 
+  // Verifies every shard of `version` recorded missing on a reachable node;
+  // returns how many were found intact and recorded healthy again.
+  Task<int> RestoreMissingShards(meta::ObjectVersion version) {
+    int restored = 0;
+    for (const meta::ShardLocation& shard : version.shards) {
+      if (shard.state == meta::ShardState::kOk || shard.node_id.empty()) continue;
+      if (!ctx_.ReachableEndpoint(shard.node_id)) continue;
+      // Arguments built before the co_await: GCC 12 destroys brace-initialised
+      // temporaries inside a co_await expression twice.
+      meta::ShardRef ref{version.version_id, shard.shard_index};
+      const ShardCheck check = co_await CheckShard(shard.node_id, ref);
+      if (check == ShardCheck::kRestored) ++restored;
+    }
+    co_return restored;
+  }
+
   Task<ShardCheck> CheckShard(std::string node_id, meta::ShardRef ref) {
     auto version = co_await net::RunBlocking(ctx_.blocking_pool,
                                              [&] { return ctx_.store.GetVersion(ref.version_id); });
@@ -292,6 +308,15 @@ class RepairService {
     tally_.unplaceable_shards += plan.unplaceable_shards;
     if (plan.rebuilds.empty()) co_return Status::Ok();
     if (static_cast<int>(plan.sources.size()) < k) {
+      // Too few healthy shards to rebuild from. Shards recorded missing are
+      // often intact (a node answered 404 while a disk was being remounted):
+      // verify those on reachable nodes and trust again the ones that pass,
+      // then plan again. Each pass restores at least one shard or stops.
+      const int restored = co_await RestoreMissingShards(*version);
+      if (restored > 0) {
+        Status again = co_await RepairVersion(version_id);
+        co_return again;
+      }
       ++tally_.unreadable_versions;
       co_return Status::Ok();
     }

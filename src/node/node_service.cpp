@@ -259,7 +259,8 @@ class NodeService {
       co_await SendError(out, StatusFor(removed.error()), removed.error().message);
       co_return;
     }
-    (void)co_await out.Send(204, net::Headers{}, "");
+    net::Headers no_headers;  // not a temporary inside co_await (GCC 12)
+    (void)co_await out.Send(204, no_headers, "");
   }
 
   storage::ShardStore& store_;
