@@ -41,17 +41,6 @@ constexpr uint32_t kMaxResponseHeaderBytes = 64 * 1024;
 constexpr std::chrono::seconds kMaxPooledIdle{30};
 constexpr size_t kFetchBodyLimitBytes = 16 << 20;
 
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 std::string_view View(beast::string_view s) { return {s.data(), s.size()}; }
 
 // "host:port" or "[v6addr]:port".
@@ -171,7 +160,7 @@ Task<Status> BeastClientConnection::WriteRequestHead(std::string_view method,
   req.method_string(beast::string_view(method.data(), method.size()));
   req.target(beast::string_view(target.data(), target.size()));
   for (const auto& [name, value] : headers.all()) {
-    if (IEquals(name, "Content-Length") || IEquals(name, "Transfer-Encoding")) continue;
+    if (EqualsIgnoreCase(name, "Content-Length") || EqualsIgnoreCase(name, "Transfer-Encoding")) continue;
     req.insert(name, value);
   }
   if (!headers.Has("Host")) req.set(http::field::host, endpoint_);

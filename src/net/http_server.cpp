@@ -45,17 +45,6 @@ constexpr std::chrono::seconds kMaxDrainTime{10};
 constexpr std::chrono::seconds kLingerTime{2};
 constexpr size_t kScratchBytes = 64 * 1024;
 
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 std::string_view View(beast::string_view s) { return {s.data(), s.size()}; }
 
 Error Unavailable(std::string_view what, const beast::error_code& ec) {
@@ -285,7 +274,7 @@ Task<Status> ConnectionResponseWriter::WriteHead(int status, const Headers& head
   res.result(static_cast<unsigned>(status));
   for (const auto& [name, value] : headers.all()) {
     // Framing is ours to decide.
-    if (IEquals(name, "Content-Length") || IEquals(name, "Transfer-Encoding")) continue;
+    if (EqualsIgnoreCase(name, "Content-Length") || EqualsIgnoreCase(name, "Transfer-Encoding")) continue;
     res.insert(name, value);
   }
   if (!headers.Has("Server")) res.set(http::field::server, "Holdfast");
@@ -456,7 +445,7 @@ Task<Connection::Ending> Connection::ServeOne() {
   exchange.request_version = message.version();
   auto expect = message.find(http::field::expect);
   exchange.expect_continue = message.version() >= 11 && expect != message.end() &&
-                             IEquals(View(expect->value()), "100-continue");
+                             EqualsIgnoreCase(View(expect->value()), "100-continue");
 
   Request request = MakeRequest(exchange);
   ConnectionBodyReader reader(*this, exchange);

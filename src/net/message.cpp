@@ -7,12 +7,6 @@ namespace {
 
 char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
-bool NameEquals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(),
-                    [](char x, char y) { return AsciiLower(x) == AsciiLower(y); });
-}
-
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -27,18 +21,24 @@ bool IsUnreserved(char c) {
 
 }  // namespace
 
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(),
+                    [](char x, char y) { return AsciiLower(x) == AsciiLower(y); });
+}
+
 void Headers::Add(std::string name, std::string value) {
   entries_.emplace_back(std::move(name), std::move(value));
 }
 
 void Headers::Set(std::string name, std::string value) {
-  std::erase_if(entries_, [&](const auto& entry) { return NameEquals(entry.first, name); });
+  std::erase_if(entries_, [&](const auto& entry) { return EqualsIgnoreCase(entry.first, name); });
   entries_.emplace_back(std::move(name), std::move(value));
 }
 
 std::optional<std::string_view> Headers::Get(std::string_view name) const {
   for (const auto& [entry_name, entry_value] : entries_) {
-    if (NameEquals(entry_name, name)) return std::string_view(entry_value);
+    if (EqualsIgnoreCase(entry_name, name)) return std::string_view(entry_value);
   }
   return std::nullopt;
 }

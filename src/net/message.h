@@ -11,6 +11,9 @@
 
 namespace holdfast::net {
 
+// ASCII case-insensitive equality, as HTTP field names and tokens compare.
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+
 // Case-insensitive header list that keeps order and duplicates.
 class Headers {
  public:
