@@ -34,6 +34,7 @@ struct DevOptions {
   int heartbeat_ms = 500;
   int64_t loss_grace_ms = 3000;  // short, so a demo shows repair within seconds
   uint64_t repair_mib_per_s = 256;
+  int64_t multipart_expiry_s = 7 * 24 * 3600;
 };
 
 struct DevCredentials {
@@ -215,6 +216,7 @@ int RunDev(const DevOptions& options) {
   gw_options.heartbeat_timeout = std::chrono::milliseconds(options.heartbeat_ms * 4);
   gw_options.shard_loss_grace = std::chrono::milliseconds(options.loss_grace_ms);
   gw_options.repair_bytes_per_second = options.repair_mib_per_s << 20;
+  gw_options.multipart_upload_expiry = std::chrono::seconds(options.multipart_expiry_s);
   auto gw = gateway::Gateway::Start(gw_options);
   if (!gw) {
     std::cerr << "holdfast dev: cannot start the gateway: " << gw.error().message << "\n";
@@ -274,6 +276,9 @@ void AddDevCommand(CLI::App& app, Action* run) {
   cmd->add_option("--repair-mib-per-s", options->repair_mib_per_s,
                   "Rate limit for the bytes repair writes, in MiB/s")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20));
+  cmd->add_option("--multipart-expiry-s", options->multipart_expiry_s,
+                  "Abort multipart uploads not completed this many seconds after they were created (default 7 days)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
   cmd->callback([=] { *run = [=] { return RunDev(*options); }; });
 }
 

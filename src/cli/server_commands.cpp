@@ -102,6 +102,7 @@ void AddGatewayCommand(CLI::App& app, Action* run) {
   auto policy = std::make_shared<std::vector<int>>();
   auto loss_grace_ms = std::make_shared<int64_t>(60000);
   auto repair_mib_per_s = std::make_shared<uint64_t>(256);
+  auto multipart_expiry_s = std::make_shared<int64_t>(7 * 24 * 3600);
   CLI::App* cmd = app.add_subcommand("gateway", "Run the S3 gateway");
   cmd->add_option("--data-dir", options->data_dir, "Directory for the metadata store")->required();
   cmd->add_option("--listen", *listen, "Address for S3 and the internal API (host:port)");
@@ -118,9 +119,13 @@ void AddGatewayCommand(CLI::App& app, Action* run) {
   cmd->add_option("--repair-mib-per-s", *repair_mib_per_s,
                   "Rate limit for the bytes repair writes, in MiB/s")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20));
+  cmd->add_option("--multipart-expiry-s", *multipart_expiry_s,
+                  "Abort multipart uploads not completed this many seconds after they were created (default 7 days)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
   cmd->callback([=] {
     *run = [=]() -> int {
       gateway::GatewayOptions o = *options;
+      o.multipart_upload_expiry = std::chrono::seconds(*multipart_expiry_s);
       if (!SplitHostPort(*listen, &o.listen_address, &o.port)) {
         std::cerr << "holdfast gateway: --listen must be host:port, got '" << *listen << "'\n";
         return 2;

@@ -38,6 +38,10 @@ struct GatewayOptions {
   std::chrono::milliseconds shard_loss_grace{60000};
   uint64_t repair_bytes_per_second = 256ull << 20;
   std::chrono::milliseconds pending_write_expiry{std::chrono::hours(24)};
+  // A multipart upload neither completed nor aborted this long after it was
+  // created is aborted and its parts deleted (S3 leaves this to a lifecycle
+  // rule; operators expect abandoned parts not to fill their disks forever).
+  std::chrono::milliseconds multipart_upload_expiry{std::chrono::hours(24 * 7)};
   int io_threads = 2;
   // Credentials to install at start (e.g. the dev cluster's); may be empty.
   std::string access_key_id;
