@@ -12,7 +12,9 @@ packages=(
   nlohmann-json3-dev libcli11-dev libfmt-dev libpugixml-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # real S3 clients and the test runner for end-to-end tests
-  awscli rclone s3cmd python3 python3-boto3 python3-pytest sqlite3 procps
+  awscli rclone s3cmd s3fs fuse python3 python3-boto3 python3-pytest sqlite3 procps
+  # e2e tests recompute shard checksums (XXH3) independently of the node
+  python3-xxhash
 )
 
 missing=()

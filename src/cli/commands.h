@@ -13,6 +13,9 @@ using Action = std::function<int()>;
 void AddNodeCommand(CLI::App& app, Action* run);
 void AddGatewayCommand(CLI::App& app, Action* run);
 void AddDevCommand(CLI::App& app, Action* run);
+// Operators' commands against a gateway's admin API (cli/admin_client.h).
+void AddStatusCommand(CLI::App& app, Action* run);
+void AddDrillCommand(CLI::App& app, Action* run);
 
 // Blocks SIGINT/SIGTERM in this thread (and threads started later), then
 // waits for one of them. Call BlockStopSignals before starting threads.

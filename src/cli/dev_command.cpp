@@ -35,6 +35,8 @@ struct DevOptions {
   int64_t loss_grace_ms = 3000;  // short, so a demo shows repair within seconds
   uint64_t repair_mib_per_s = 256;
   int64_t multipart_expiry_s = 7 * 24 * 3600;
+  uint64_t scrub_mib_per_s = 16;
+  int64_t scrub_interval_s = 600;  // shorter than a node's default week: a demo shows it
 };
 
 struct DevCredentials {
@@ -81,7 +83,9 @@ pid_t SpawnNode(const DevNode& node, uint16_t gateway_port, const DevCredentials
                                    "--site", node.site, "--data-dir", node.data_dir.string(),
                                    "--listen", "127.0.0.1:0",
                                    "--gateway", "127.0.0.1:" + std::to_string(gateway_port),
-                                   "--heartbeat-ms", std::to_string(options.heartbeat_ms)};
+                                   "--heartbeat-ms", std::to_string(options.heartbeat_ms),
+                                   "--scrub-mib-per-s", std::to_string(options.scrub_mib_per_s),
+                                   "--scrub-interval-s", std::to_string(options.scrub_interval_s)};
   std::vector<std::string> env = {"HOLDFAST_CLUSTER_SECRET=" + creds.cluster_secret};
   for (char** e = environ; *e != nullptr; ++e) {
     if (!std::string_view(*e).starts_with("HOLDFAST_CLUSTER_SECRET=")) env.emplace_back(*e);
@@ -279,6 +283,12 @@ void AddDevCommand(CLI::App& app, Action* run) {
   cmd->add_option("--multipart-expiry-s", options->multipart_expiry_s,
                   "Abort multipart uploads not completed this many seconds after they were created (default 7 days)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+  cmd->add_option("--scrub-mib-per-s", options->scrub_mib_per_s,
+                  "Each node's scrub rate (reading shards back to verify them), in MiB/s; 0 = off")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 20));
+  cmd->add_option("--scrub-interval-s", options->scrub_interval_s,
+                  "A node's scrub pass starts at most this often, in seconds (default 600)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
   cmd->callback([=] { *run = [=] { return RunDev(*options); }; });
 }
 

@@ -8,8 +8,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   holdfast::cli::Action run;
   holdfast::cli::AddDevCommand(app, &run);
+  holdfast::cli::AddDrillCommand(app, &run);
   holdfast::cli::AddGatewayCommand(app, &run);
   holdfast::cli::AddNodeCommand(app, &run);
+  holdfast::cli::AddStatusCommand(app, &run);
   CLI11_PARSE(app, argc, argv);
   return run ? run() : 2;
 }

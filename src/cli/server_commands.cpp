@@ -67,6 +67,8 @@ void AddNodeCommand(CLI::App& app, Action* run) {
   auto listen = std::make_shared<std::string>("127.0.0.1:0");
   auto secret_file = std::make_shared<std::string>();
   auto heartbeat_ms = std::make_shared<int>(1000);
+  auto scrub_mib_per_s = std::make_shared<uint64_t>(16);
+  auto scrub_interval_s = std::make_shared<int64_t>(7 * 24 * 3600);
   CLI::App* cmd = app.add_subcommand("node", "Run a storage node");
   cmd->add_option("--id", options->id, "Unique node (server) id")->required();
   cmd->add_option("--provider", options->provider, "Hosting provider this node runs at")->required();
@@ -77,6 +79,13 @@ void AddNodeCommand(CLI::App& app, Action* run) {
   cmd->add_option("--gateway", options->gateway_endpoint, "Gateway to send heartbeats to (host:port)")->required();
   cmd->add_option("--secret-file", *secret_file, "File holding the cluster secret (default: $HOLDFAST_CLUSTER_SECRET)");
   cmd->add_option("--heartbeat-ms", *heartbeat_ms, "Heartbeat interval in milliseconds");
+  cmd->add_option("--scrub-mib-per-s", *scrub_mib_per_s,
+                  "Rate at which the scrub reads shards back to verify them, in MiB/s; 0 = off "
+                  "(default 16: about 9 TiB a week)")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 20));
+  cmd->add_option("--scrub-interval-s", *scrub_interval_s,
+                  "A scrub pass starts at most this often, in seconds (default 7 days)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
   cmd->callback([=] {
     *run = [=]() -> int {
       node::NodeOptions o = *options;
@@ -90,6 +99,8 @@ void AddNodeCommand(CLI::App& app, Action* run) {
         return 2;
       }
       o.heartbeat_interval = std::chrono::milliseconds(*heartbeat_ms);
+      o.scrub_bytes_per_second = *scrub_mib_per_s << 20;
+      o.scrub_interval = std::chrono::seconds(*scrub_interval_s);
       return node::RunNode(o);
     };
   });

@@ -73,8 +73,21 @@ Task<void> RunGarbageCollector(GatewayContext& ctx, const std::atomic<bool>& sto
 }
 
 Task<void> RunPendingWriteSweeper(GatewayContext& ctx, std::chrono::milliseconds expiry,
+                                  std::chrono::milliseconds upload_expiry,
                                   const std::atomic<bool>& stopping) {
   while (!stopping) {
+    int64_t upload_cutoff = ctx.clock.NowUnixMs() - upload_expiry.count();
+    auto uploads = co_await net::RunBlocking(
+        ctx.blocking_pool, [&] { return ctx.store.ExpiredMultipartUploads(upload_cutoff, 64); });
+    if (uploads) {
+      for (const meta::MultipartUpload& upload : *uploads) {
+        HF_LOG_INFO("aborting multipart upload {} of {}/{}: not completed {} ms after it began",
+                    upload.upload_id, upload.bucket, upload.key,
+                    ctx.clock.NowUnixMs() - upload.initiated_unix_ms);
+        (void)co_await net::RunBlocking(
+            ctx.blocking_pool, [&] { return ctx.store.AbortMultipartUpload(upload.upload_id); });
+      }
+    }
     int64_t cutoff = ctx.clock.NowUnixMs() - expiry.count();
     auto expired = co_await net::RunBlocking(ctx.blocking_pool, [&] { return ctx.store.ExpiredPendingWrites(cutoff, 64); });
     if (expired) {

@@ -19,8 +19,11 @@ namespace holdfast::gateway {
 net::Task<void> RunGarbageCollector(GatewayContext& context, const std::atomic<bool>& stopping);
 
 // Aborts writes that have been pending longer than `expiry`: their gateway
-// died before committing, so their shards are orphans.
+// died before committing, so their shards are orphans. Also aborts
+// multipart uploads begun more than `upload_expiry` ago (their parts go to
+// GC), so abandoned uploads do not fill the disks.
 net::Task<void> RunPendingWriteSweeper(GatewayContext& context, std::chrono::milliseconds expiry,
+                                       std::chrono::milliseconds upload_expiry,
                                        const std::atomic<bool>& stopping);
 
 }  // namespace holdfast::gateway

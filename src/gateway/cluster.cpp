@@ -56,6 +56,7 @@ meta::NodeRecord ClusterView::OnHeartbeat(const node::Heartbeat& beat) {
   }
   entry.beaten = true;
   entry.view.shard_count = beat.shard_count;
+  entry.view.scrub = beat.scrub;
   entry.last_beat_mono_ms = now_mono;
   entry.suspect_until_mono_ms = -1;
   return record;

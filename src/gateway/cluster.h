@@ -45,6 +45,7 @@ struct NodeView {
   // at its first heartbeat since this gateway started): a server that was
   // re-provisioned empty, however briefly it was away.
   uint64_t empty_reports = 0;
+  node::ScrubStats scrub;  // as the last heartbeat reported it
 };
 const char* NodeStateName(const NodeView& view);  // "up", "suspect", "down" or "lost"
 

@@ -18,6 +18,7 @@
 #include "gateway/cluster.h"
 #include "gateway/node_client.h"
 #include "gateway/repair_state.h"
+#include "gateway/scrub_reports.h"
 #include "meta/meta_store.h"
 #include "placement/placement.h"
 
@@ -53,6 +54,7 @@ class GatewayContext {
   const GatewaySettings settings;
   RepairStats repair_stats;       // written by repair, read by the status endpoint
   ShardCopyLocks shard_copy_locks;  // GC and repair, see repair_state.h
+  ScrubReportStats scrub_reports;   // nodes' corrupt-shard reports, see scrub_reports.h
 
   // The policy in force for `nodes`.
   placement::DurabilityPolicy PolicyFor(const std::vector<placement::NodeInfo>& nodes) const;

@@ -48,7 +48,8 @@ class GatewayImpl final : public Gateway {
     server_ = std::move(*server);
     boost::asio::co_spawn(io_.context(0), RunGarbageCollector(context_, stopping_), boost::asio::detached);
     boost::asio::co_spawn(io_.context(0),
-                          RunPendingWriteSweeper(context_, options_.pending_write_expiry, stopping_),
+                          RunPendingWriteSweeper(context_, options_.pending_write_expiry,
+                                                 options_.multipart_upload_expiry, stopping_),
                           boost::asio::detached);
     boost::asio::co_spawn(io_.context(0), RunRepair(context_, stopping_), boost::asio::detached);
     return Status::Ok();

@@ -189,11 +189,73 @@ class Reader final : public ObjectReader {
   std::vector<bool> tried_;
 };
 
+// A multipart version: its parts in order, each read by its own Reader over
+// the slice of the range it holds. Only the first part is opened before the
+// caller sends headers; a later part that cannot be read fails Next() (the
+// caller then cuts the transfer short), as a shard failing mid-body does.
+class MultipartReader final : public ObjectReader {
+ public:
+  MultipartReader(GatewayContext& context, meta::ObjectVersion version, uint64_t first_byte,
+                  uint64_t length)
+      : ctx_(context), version_(std::move(version)), next_byte_(first_byte), end_byte_(first_byte + length) {}
+
+  Task<Status> Open() { co_return co_await OpenPartAt(next_byte_); }
+
+  Task<Result<std::span<const uint8_t>>> Next() override {
+    while (next_byte_ < end_byte_) {
+      if (!current_) {
+        Status opened = co_await OpenPartAt(next_byte_);
+        if (!opened) co_return opened.error();
+      }
+      auto piece = co_await current_->Next();
+      if (!piece) co_return piece.error();
+      if (piece->empty()) {
+        current_.reset();  // this part's slice is done
+        continue;
+      }
+      next_byte_ += piece->size();
+      co_return *piece;
+    }
+    co_return std::span<const uint8_t>();
+  }
+
+ private:
+  // Opens a reader on the part holding `byte`, up to the end of the range.
+  Task<Status> OpenPartAt(uint64_t byte) {
+    if (byte >= end_byte_) co_return Status::Ok();
+    for (const meta::ObjectPart& part : version_.parts) {
+      const uint64_t part_end = part.offset_bytes + part.data.size_bytes;
+      if (byte < part.offset_bytes || byte >= part_end) continue;
+      const uint64_t first = byte - part.offset_bytes;
+      const uint64_t length = std::min(end_byte_, part_end) - byte;
+      auto reader = std::make_unique<Reader>(ctx_, part.data, first, length);
+      Status opened = co_await reader->Open();
+      if (!opened) co_return opened;
+      current_ = std::move(reader);
+      co_return Status::Ok();
+    }
+    co_return MakeError(Errc::kCorrupt, "multipart version " + version_.version_id +
+                                            " has no part holding byte " + std::to_string(byte));
+  }
+
+  GatewayContext& ctx_;
+  const meta::ObjectVersion version_;  // the part Readers refer to its parts
+  uint64_t next_byte_;
+  const uint64_t end_byte_;
+  std::unique_ptr<Reader> current_;
+};
+
 }  // namespace
 
 Task<Result<std::unique_ptr<ObjectReader>>> OpenObjectReader(GatewayContext& context,
                                                              const meta::ObjectVersion& version,
                                                              uint64_t first_byte, uint64_t length) {
+  if (version.kind == meta::VersionKind::kMultipart) {
+    auto reader = std::make_unique<MultipartReader>(context, version, first_byte, length);
+    Status opened = co_await reader->Open();
+    if (!opened) co_return opened.error();
+    co_return std::unique_ptr<ObjectReader>(std::move(reader));
+  }
   auto reader = std::make_unique<Reader>(context, version, first_byte, length);
   Status opened = co_await reader->Open();
   if (!opened) co_return opened.error();

@@ -30,7 +30,9 @@ class ObjectReader {
   virtual net::Task<Result<std::span<const uint8_t>>> Next() = 0;
 };
 
-// Reads bytes [first_byte, first_byte + length) of `version`.
+// Reads bytes [first_byte, first_byte + length) of `version` (a plain
+// object or, part after part, a multipart version). `version` must outlive
+// the reader.
 net::Task<Result<std::unique_ptr<ObjectReader>>> OpenObjectReader(GatewayContext& context,
                                                                   const meta::ObjectVersion& version,
                                                                   uint64_t first_byte,

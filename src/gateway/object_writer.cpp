@@ -76,12 +76,18 @@ class Writer {
       co_await Abort();
       co_return *failed;
     }
-    auto committed = co_await net::RunBlocking(ctx_.blocking_pool,
-                                               [&] { return ctx_.store.CommitObject(version_); });
+    Status committed = co_await net::RunBlocking(ctx_.blocking_pool, [&]() -> Status {
+      if (request_.part) {
+        return ctx_.store.CommitPart(request_.part->upload_id, request_.part->part_number, version_);
+      }
+      auto replaced = ctx_.store.CommitObject(version_);
+      return replaced ? Status::Ok() : Status(replaced.error());
+    });
     if (!committed) {
       co_await Abort();
       if (committed.error().code == Errc::kNotFound) {
-        co_return Fail(WriteFailure::kBucketGone, committed.error().message);
+        co_return Fail(request_.part ? WriteFailure::kUploadGone : WriteFailure::kBucketGone,
+                       committed.error().message);
       }
       co_return Fail(WriteFailure::kInternal, committed.error().message);
     }
@@ -119,6 +125,7 @@ class Writer {
     version_.data_shard_count = layout_.data_shard_count;
     version_.parity_shard_count = layout_.parity_shard_count;
     version_.block_size_bytes = block_size_;
+    version_.kind = request_.part ? meta::VersionKind::kPart : meta::VersionKind::kObject;
     endpoints_.resize(layout_.total());
     for (int i = 0; i < layout_.total(); ++i) {
       meta::ShardLocation location{i, chosen[i].value_or(""), meta::ShardState::kMissing};
@@ -171,6 +178,10 @@ class Writer {
     footer.block_size_bytes = block_size_;
     footer.created_unix_ms = version_.created_unix_ms;
     footer.object_size_bytes = request_.content_length;
+    if (request_.part) {
+      footer.upload_id = request_.part->upload_id;
+      footer.part_number = request_.part->part_number;
+    }
     if (complete) {
       footer.etag = version_.etag;
       footer.block_count = block_count_;

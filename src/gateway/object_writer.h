@@ -24,6 +24,12 @@
 
 namespace holdfast::gateway {
 
+// Where a part of a multipart upload goes (WriteRequest::part).
+struct PartTarget {
+  std::string upload_id;
+  int part_number = 0;
+};
+
 struct WriteRequest {
   std::string bucket;
   std::string key;
@@ -33,6 +39,9 @@ struct WriteRequest {
   uint64_t content_length = 0;
   std::optional<std::string> expected_sha256_hex;  // from x-amz-content-sha256
   std::optional<std::string> expected_md5;         // 16 raw bytes, from Content-MD5
+  // Set for UploadPart: the bytes become a part (MetaStore::CommitPart)
+  // instead of the key's new version.
+  std::optional<PartTarget> part;
 };
 
 enum class WriteFailure {
@@ -41,6 +50,7 @@ enum class WriteFailure {
   kMd5Mismatch,       // Content-MD5 did not match the body
   kSha256Mismatch,    // x-amz-content-sha256 did not match the body
   kBucketGone,        // the bucket was deleted while the body streamed
+  kUploadGone,        // the multipart upload was completed or aborted meanwhile
   kInternal,
 };
 

@@ -9,8 +9,10 @@
 #include <vector>
 
 #include "common/log.h"
+#include "gateway/operations.h"
 #include "gateway/repair_plan.h"
 #include "gateway/repair_rebuild.h"
+#include "gateway/scrub_reports.h"
 
 namespace holdfast::gateway {
 namespace {
@@ -379,7 +381,8 @@ class RepairService {
 };
 
 std::string StatusJson(const std::vector<NodeView>& views, const Result<int64_t>& under_protected,
-                       const RepairCounters& repair, const GatewaySettings& settings) {
+                       const RepairCounters& repair, const GatewaySettings& settings,
+                       const ScrubReportStats& scrub_reports) {
   nlohmann::json nodes = nlohmann::json::array();
   for (const NodeView& view : views) {
     nodes.push_back({{"id", view.record.id},
@@ -390,7 +393,8 @@ std::string StatusJson(const std::vector<NodeView>& views, const Result<int64_t>
                      {"read_only", view.read_only},
                      {"used_bytes", view.record.used_bytes},
                      {"capacity_bytes", view.record.capacity_bytes},
-                     {"shard_count", view.shard_count}});
+                     {"shard_count", view.shard_count},
+                     {"scrub", NodeScrubStatus(view.scrub)}});
   }
   nlohmann::json out = {{"nodes", nodes},
                         {"loss_grace_ms", settings.shard_loss_grace.count()}};
@@ -410,6 +414,7 @@ std::string StatusJson(const std::vector<NodeView>& views, const Result<int64_t>
                    {"passes", repair.passes},
                    {"rate_bytes_per_second", repair.rate_bytes_per_second},
                    {"rate_limit_bytes_per_second", settings.repair_bytes_per_second}};
+  out["scrub"] = ClusterScrubStatus(views, scrub_reports);
   return out.dump();
 }
 
@@ -428,8 +433,10 @@ Task<std::string> RenderStatusJson(GatewayContext& ctx) {
   }
   auto count = co_await net::RunBlocking(ctx.blocking_pool,
                                          [&] { return ctx.store.CountUnderProtectedVersions(lost); });
-  co_return StatusJson(views, count, ctx.repair_stats.Snapshot(ctx.clock.MonotonicMs()),
-                       ctx.settings);
+  std::string status = StatusJson(views, count, ctx.repair_stats.Snapshot(ctx.clock.MonotonicMs()),
+                                  ctx.settings, ctx.scrub_reports);
+  // Versions by spare shards, GC and drain queues, policy: gateway/operations.h.
+  co_return co_await AddReportingToStatus(ctx, std::move(status));
 }
 
 }  // namespace holdfast::gateway

@@ -8,6 +8,17 @@ void RepairStats::AddRebuilt(uint64_t shards, uint64_t bytes, int64_t now_mono_m
   counters_.bytes_rebuilt += bytes;
   recent_.emplace_back(now_mono_ms, bytes);
   TrimLocked(now_mono_ms);
+  if (stretch_last_ms_ < 0 || now_mono_ms - stretch_last_ms_ > kRateWindowMs) {
+    stretch_first_ms_ = now_mono_ms;
+    stretch_bytes_ = 0;
+  } else {
+    stretch_bytes_ += bytes;
+  }
+  stretch_last_ms_ = now_mono_ms;
+  const int64_t stretch_ms = stretch_last_ms_ - stretch_first_ms_;
+  if (stretch_ms >= kMinStretchMs) {
+    counters_.measured_rate_bytes_per_second = double(stretch_bytes_) * 1000.0 / double(stretch_ms);
+  }
 }
 
 void RepairStats::AddFailure() {

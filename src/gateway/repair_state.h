@@ -22,6 +22,11 @@ struct RepairCounters {
   uint64_t unreadable_versions = 0;    // in the last full pass: fewer than k shards reachable
   uint64_t passes = 0;                 // full passes over the repair queue
   double rate_bytes_per_second = 0;    // rebuilt bytes over the last few seconds
+  // Rebuilt bytes per second over the latest stretch of continuous repair
+  // (rebuilds less than the rate window apart, lasting at least a second);
+  // kept when repair goes idle, so the loss drill can predict with it. 0
+  // until such a stretch has been seen.
+  double measured_rate_bytes_per_second = 0;
 };
 
 class RepairStats {
@@ -40,6 +45,12 @@ class RepairStats {
   mutable std::mutex mutex_;
   RepairCounters counters_;
   mutable std::deque<std::pair<int64_t, uint64_t>> recent_;  // (time, bytes) in the window
+  // The current stretch of continuous repair. The bytes of its first
+  // rebuild were written before it began, so they are left out of the rate.
+  static constexpr int64_t kMinStretchMs = 1000;
+  int64_t stretch_first_ms_ = -1;
+  int64_t stretch_last_ms_ = -1;
+  uint64_t stretch_bytes_ = 0;  // after the first rebuild
 };
 
 // Names one shard copy: shard `shard_index` of a version at one node. GC

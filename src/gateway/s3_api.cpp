@@ -4,7 +4,9 @@
 
 #include "common/digest.h"
 #include "common/log.h"
+#include "gateway/operations.h"
 #include "gateway/s3_request.h"
+#include "gateway/scrub_reports.h"
 #include "node/node_api.h"
 
 namespace holdfast::gateway {
@@ -25,8 +27,8 @@ bool IsBucketSubresource(const S3Request& r, std::span<const std::string_view> n
 // Sub-resources of later milestones answer NotImplemented by name rather
 // than being mistaken for a plain GET or PUT.
 constexpr std::string_view kUnsupportedSubresources[] = {
-    "acl",       "policy",  "cors",    "lifecycle",  "versioning", "versions", "uploads",
-    "uploadId",  "tagging", "website", "logging",    "replication", "encryption",
+    "acl",       "policy",  "cors",    "lifecycle",
+    "tagging", "website", "logging",    "replication", "encryption",
     "object-lock", "retention", "legal-hold", "notification", "restore", "select"};
 
 Task<void> Route(S3Request& r) {
@@ -40,13 +42,26 @@ Task<void> Route(S3Request& r) {
   if (r.target.bucket.empty()) {
     if (method == "GET") co_return co_await ListBuckets(r);
   } else if (r.target.key.empty()) {
+    if (method == "GET" && r.HasQuery("versioning")) co_return co_await GetBucketVersioning(r);
+    if (method == "PUT" && r.HasQuery("versioning")) co_return co_await PutBucketVersioning(r);
+    if (method == "GET" && r.HasQuery("versions")) co_return co_await ListObjectVersions(r);
     if (method == "PUT") co_return co_await CreateBucket(r);
     if (method == "DELETE") co_return co_await DeleteBucket(r);
     if (method == "HEAD") co_return co_await HeadBucket(r);
     if (method == "GET" && r.HasQuery("location")) co_return co_await GetBucketLocation(r);
+    if (method == "GET" && r.HasQuery("uploads")) co_return co_await ListMultipartUploads(r);
     if (method == "GET" && r.QueryValue("list-type") == "2") co_return co_await ListObjectsV2(r);
     if (method == "GET") co_return co_await ListObjectsV1(r);
     if (method == "POST" && r.HasQuery("delete")) co_return co_await DeleteObjects(r);
+  } else if (r.HasQuery("uploadId")) {
+    const bool copy = r.http.headers.Has("x-amz-copy-source");
+    if (method == "PUT" && copy) co_return co_await UploadPartCopy(r);
+    if (method == "PUT") co_return co_await UploadPart(r);
+    if (method == "POST") co_return co_await CompleteMultipartUpload(r);
+    if (method == "DELETE") co_return co_await AbortMultipartUpload(r);
+    if (method == "GET") co_return co_await ListParts(r);
+  } else if (method == "POST" && r.HasQuery("uploads")) {
+    co_return co_await CreateMultipartUpload(r);
   } else {
     if (method == "PUT" && r.http.headers.Has("x-amz-copy-source")) co_return co_await CopyObject(r);
     if (method == "PUT") co_return co_await PutObject(r);
@@ -104,6 +119,10 @@ class GatewayHandler {
       (void)co_await out.Send(200, headers, status);
       co_return;
     }
+    if (IsOperationsPath(http.path)) {  // drill and metrics: gateway/operations.h
+      co_await HandleOperations(ctx_, http, out);
+      co_return;
+    }
     if (http.path != node::kHeartbeatPath || http.method != "POST") {
       (void)co_await out.Send(404, headers, R"({"error":"no such endpoint"})");
       co_return;
@@ -127,7 +146,9 @@ class GatewayHandler {
       Status saved = co_await net::RunBlocking(ctx_.blocking_pool, [&] { return ctx_.store.UpsertNode(record); });
       if (!saved) HF_LOG_ERROR("could not record node {}: {}", record.id, saved.error().message);
     }
-    (void)co_await out.Send(200, headers, R"({"ok":true})");
+    // Corrupt shards found by the node's scrub: gateway/scrub_reports.h.
+    std::string reply = co_await HandleScrubReports(ctx_, beat->id, beat->corrupt_shards);
+    (void)co_await out.Send(200, headers, reply);
   }
 
   GatewayContext& ctx_;

@@ -175,12 +175,13 @@ Task<void> DeleteObjects(S3Request& r) {
   std::vector<s3::DeleteOutcome> outcomes;
   for (const s3::ObjectToDelete& object : request.objects) {
     s3::DeleteOutcome outcome{object.key, object.version_id, std::nullopt, false, ""};
-    if (!object.version_id.empty() && object.version_id != "null") {
-      // Without versioning there is only the "null" version.
-      outcome.error = s3::MakeS3Error("NoSuchVersion", "The specified version does not exist.");
+    auto deleted = co_await DeleteKey(r, object.key, object.version_id);
+    if (auto* error = std::get_if<s3::S3Error>(&deleted)) {
+      outcome.error = *error;
     } else {
-      Status deleted = co_await Blocking(r, [&] { return r.ctx.store.DeleteObject(r.target.bucket, object.key); });
-      if (!deleted && deleted.error().code != Errc::kNotFound) outcome.error = s3::FromError(deleted.error());
+      const meta::DeleteOutcome& done = std::get<meta::DeleteOutcome>(deleted);
+      outcome.delete_marker = done.delete_marker;
+      if (done.delete_marker) outcome.delete_marker_version_id = done.s3_version_id;
     }
     outcomes.push_back(std::move(outcome));
   }

@@ -1,8 +1,12 @@
-// CopyObject: PUT with x-amz-copy-source. The source is read through the
+// CopyObject (PUT with x-amz-copy-source) and UploadPartCopy (the same on a
+// part). The source is read through the
 // verified, degraded-capable read path and written through the ordinary
 // write path, so the copy is erasure-coded and placed like any new object
 // and never held whole in memory. Copies across buckets work the same way;
 // the caller must own both.
+#include <charconv>
+#include <tuple>
+
 #include "common/log.h"
 #include "gateway/object_reader.h"
 #include "gateway/object_writer.h"
@@ -44,17 +48,19 @@ class ObjectBody final : public net::BodyReader {
 struct CopySource {
   std::string bucket;
   std::string key;
+  std::string version_id;  // S3 id; empty = the current version
 };
 
 // "bucket/key" or "/bucket/key", URL-encoded, optionally "?versionId=...".
 std::variant<CopySource, s3::S3Error> ParseCopySource(std::string_view header) {
   std::string_view path = header;
+  std::string version_id;
   if (size_t q = path.find('?'); q != std::string_view::npos) {
     std::string_view query = path.substr(q + 1);
     path = path.substr(0, q);
-    // Without versioning every object is the "null" version.
-    if (query.starts_with("versionId=") && query != "versionId=null") {
-      return s3::MakeS3Error("NoSuchVersion", "The specified version does not exist.");
+    if (query.starts_with("versionId=")) {
+      version_id = std::string(query.substr(10));
+      if (auto error = CheckVersionId(version_id, "")) return *error;
     }
   }
   std::string decoded;
@@ -66,16 +72,27 @@ std::variant<CopySource, s3::S3Error> ParseCopySource(std::string_view header) {
   if (slash == std::string::npos || slash == 0 || slash + 1 == decoded.size()) {
     return s3::MakeS3Error("InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey");
   }
-  return CopySource{decoded.substr(0, slash), decoded.substr(slash + 1)};
+  return CopySource{decoded.substr(0, slash), decoded.substr(slash + 1), version_id};
 }
 
 Task<std::variant<meta::ObjectVersion, s3::S3Error>> LoadSource(S3Request& r, const CopySource& source) {
   auto bucket = co_await net::RunBlocking(r.ctx.blocking_pool, [&] { return r.ctx.store.GetBucket(source.bucket); });
   if (!bucket) co_return s3::MakeS3Error("NoSuchBucket", "The specified bucket does not exist", "/" + source.bucket);
   if (bucket->owner_id != r.auth.user_id) co_return s3::MakeS3Error("AccessDenied", "Access Denied", "/" + source.bucket);
-  auto version = co_await net::RunBlocking(r.ctx.blocking_pool, [&] { return r.ctx.store.GetObject(source.bucket, source.key); });
-  if (!version) {
-    co_return s3::MakeS3Error("NoSuchKey", "The specified key does not exist.", "/" + source.bucket + "/" + source.key);
+  auto version = co_await net::RunBlocking(r.ctx.blocking_pool, [&] {
+    return source.version_id.empty() ? r.ctx.store.GetObject(source.bucket, source.key)
+                                     : r.ctx.store.GetObjectVersion(source.bucket, source.key, source.version_id);
+  });
+  const std::string resource = "/" + source.bucket + "/" + source.key;
+  if (!version && !source.version_id.empty()) {
+    co_return s3::MakeS3Error("NoSuchVersion", "The specified version does not exist.", resource);
+  }
+  if (!version || version->kind == meta::VersionKind::kDeleteMarker) {
+    // A delete marker has no bytes to copy (S3: NoSuchKey, or InvalidRequest by id).
+    if (version && !source.version_id.empty()) {
+      co_return s3::MakeS3Error("InvalidRequest", "The source of a copy request may not specifically refer to a delete marker by version id.", resource);
+    }
+    co_return s3::MakeS3Error("NoSuchKey", "The specified key does not exist.", resource);
   }
   co_return *version;
 }
@@ -84,7 +101,8 @@ Task<std::variant<meta::ObjectVersion, s3::S3Error>> LoadSource(S3Request& r, co
 
 Task<void> CopyObject(S3Request& r) {
   if (auto error = s3::CheckObjectKey(r.target.key)) co_return co_await SendError(r, *error);
-  if (!co_await RequireOwnedBucket(r)) co_return;
+  auto bucket = co_await RequireOwnedBucket(r);
+  if (!bucket) co_return;
   auto parsed = ParseCopySource(*r.http.headers.Get("x-amz-copy-source"));
   if (auto* error = std::get_if<s3::S3Error>(&parsed)) co_return co_await SendError(r, *error);
   const CopySource& source = std::get<CopySource>(parsed);
@@ -100,7 +118,9 @@ Task<void> CopyObject(S3Request& r) {
   if (directive != "COPY" && directive != "REPLACE") {
     co_return co_await SendError(r, s3::MakeS3Error("InvalidArgument", "Unknown metadata directive.", r.resource()));
   }
-  if (directive == "COPY" && source.bucket == r.target.bucket && source.key == r.target.key) {
+  // Copying an older version onto its own key is how S3 users restore it.
+  if (directive == "COPY" && source.bucket == r.target.bucket && source.key == r.target.key &&
+      source.version_id.empty()) {
     co_return co_await SendError(
         r, s3::MakeS3Error("InvalidRequest",
                            "This copy request is illegal because it is trying to copy an object to itself "
@@ -138,7 +158,97 @@ Task<void> CopyObject(S3Request& r) {
     co_return co_await SendError(r, s3::MakeS3Error(code, error->message, r.resource()));
   }
   const meta::ObjectVersion& written = std::get<WriteOutcome>(outcome).version;
-  co_await SendXml(r, 200, s3::RenderCopyObjectResult(written.etag, written.created_unix_ms));
+  net::Headers headers = BaseHeaders(r);
+  headers.Set("Content-Type", "application/xml");
+  if (bucket->versioning == meta::Versioning::kEnabled) headers.Set("x-amz-version-id", written.version_id);
+  if (bucket->versioning == meta::Versioning::kSuspended) headers.Set("x-amz-version-id", "null");
+  if (!source.version_id.empty()) headers.Set("x-amz-copy-source-version-id", source.version_id);
+  (void)co_await r.out.Send(200, headers, s3::RenderCopyObjectResult(written.etag, written.created_unix_ms));
+}
+
+}  // namespace holdfast::gateway
+
+namespace holdfast::gateway {
+
+namespace {
+
+// x-amz-copy-source-range: "bytes=first-last", both offsets required and
+// inside the source (S3 answers InvalidArgument otherwise).
+std::variant<std::pair<uint64_t, uint64_t>, s3::S3Error> ParseCopySourceRange(std::string_view value,
+                                                                              uint64_t source_size,
+                                                                              const std::string& resource) {
+  auto invalid = [&] {
+    return s3::MakeS3Error("InvalidArgument",
+                           "The x-amz-copy-source-range value must be of the form bytes=first-last where "
+                           "first and last are the zero-based offsets of the first and last bytes to copy",
+                           resource);
+  };
+  if (!value.starts_with("bytes=")) return invalid();
+  value.remove_prefix(6);
+  size_t dash = value.find('-');
+  if (dash == std::string_view::npos) return invalid();
+  uint64_t first = 0, last = 0;
+  auto parse = [](std::string_view text, uint64_t* out) {
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), *out);
+    return !text.empty() && error == std::errc() && end == text.data() + text.size();
+  };
+  if (!parse(value.substr(0, dash), &first) || !parse(value.substr(dash + 1), &last) || last < first) {
+    return invalid();
+  }
+  if (last >= source_size) {
+    return s3::MakeS3Error("InvalidRange", "The requested range is not satisfiable", resource);
+  }
+  return std::make_pair(first, last - first + 1);
+}
+
+}  // namespace
+
+// UploadPartCopy: a part whose bytes are (a range of) an existing object,
+// streamed through the read and write paths like CopyObject.
+Task<void> UploadPartCopy(S3Request& r) {
+  if (!co_await RequireOwnedBucket(r)) co_return;
+  auto target = co_await RequirePartTarget(r);
+  if (!target) co_return;
+  auto parsed = ParseCopySource(*r.http.headers.Get("x-amz-copy-source"));
+  if (auto* error = std::get_if<s3::S3Error>(&parsed)) co_return co_await SendError(r, *error);
+  const CopySource& source = std::get<CopySource>(parsed);
+  auto loaded = co_await LoadSource(r, source);
+  if (auto* error = std::get_if<s3::S3Error>(&loaded)) co_return co_await SendError(r, *error);
+  const meta::ObjectVersion& from = std::get<meta::ObjectVersion>(loaded);
+  if (s3::EvaluatePreconditions(s3::GetCopySourcePreconditions(r.http.headers), from.etag,
+                                from.created_unix_ms) != s3::PreconditionOutcome::kProceed) {
+    co_return co_await SendError(r, s3::MakeS3Error("PreconditionFailed", std::string(s3::kPreconditionFailedMessage), r.resource()));
+  }
+  uint64_t first = 0, length = from.size_bytes;
+  if (auto range = r.http.headers.Get("x-amz-copy-source-range")) {
+    auto parsed_range = ParseCopySourceRange(*range, from.size_bytes, r.resource());
+    if (auto* error = std::get_if<s3::S3Error>(&parsed_range)) co_return co_await SendError(r, *error);
+    std::tie(first, length) = std::get<std::pair<uint64_t, uint64_t>>(parsed_range);
+  }
+  if (auto error = s3::CheckPartSize(length)) {
+    s3::S3Error e = *error;
+    e.resource = r.resource();
+    co_return co_await SendError(r, e);
+  }
+  WriteRequest request;
+  request.bucket = r.target.bucket;
+  request.key = r.target.key;
+  request.content_length = length;
+  request.part = *target;
+  auto reader = co_await OpenObjectReader(r.ctx, from, first, length);
+  if (!reader) {
+    co_return co_await SendError(r, s3::MakeS3Error("ServiceUnavailable", reader.error().message, r.resource()));
+  }
+  ObjectBody body(**reader);
+  auto outcome = co_await WriteObject(r.ctx, request, body);
+  if (auto* error = std::get_if<WriteError>(&outcome)) {
+    HF_LOG_WARN("UploadPartCopy to {} #{} failed: {}", r.resource(), target->part_number, error->message);
+    if (error->failure == WriteFailure::kUploadGone) co_return co_await SendError(r, NoSuchUpload(r.resource()));
+    std::string code = error->failure == WriteFailure::kTooFewNodes ? "ServiceUnavailable" : "InternalError";
+    co_return co_await SendError(r, s3::MakeS3Error(code, error->message, r.resource()));
+  }
+  const meta::ObjectVersion& written = std::get<WriteOutcome>(outcome).version;
+  co_await SendXml(r, 200, s3::RenderCopyPartResult(written.etag, written.created_unix_ms));
 }
 
 }  // namespace holdfast::gateway

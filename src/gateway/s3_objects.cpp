@@ -29,8 +29,12 @@ std::string Lower(std::string_view text) {
   return out;
 }
 
-s3::S3Error ErrorFor(const WriteError& error, const std::string& resource) {
+}  // namespace
+
+s3::S3Error S3ErrorForWrite(const WriteError& error, const std::string& resource) {
   switch (error.failure) {
+    case WriteFailure::kUploadGone:
+      return NoSuchUpload(resource);
     case WriteFailure::kTooFewNodes:
       return s3::MakeS3Error("ServiceUnavailable", error.message, resource);
     case WriteFailure::kClientGone:
@@ -46,8 +50,6 @@ s3::S3Error ErrorFor(const WriteError& error, const std::string& resource) {
   }
   return s3::MakeS3Error("InternalError", error.message, resource);
 }
-
-}  // namespace
 
 // Content type, user metadata and the stored standard headers, from the
 // request's headers (PUT, and copies with x-amz-metadata-directive REPLACE).
@@ -120,6 +122,16 @@ std::variant<WriteRequest, s3::S3Error> ParsePutHeaders(const S3Request& r) {
 
 }  // namespace
 
+Task<void> SendErrorWithHeaders(S3Request& r, const s3::S3Error& error, net::Headers headers) {
+  if (r.is_head()) {
+    (void)co_await r.out.WriteHead(error.http_status(), headers, 0);
+    (void)co_await r.out.Finish();
+    co_return;
+  }
+  headers.Set("Content-Type", "application/xml");
+  (void)co_await r.out.Send(error.http_status(), headers, s3::RenderErrorXml(error, r.request_id));
+}
+
 void AddObjectHeaders(const meta::ObjectVersion& v, net::Headers* headers) {
   headers->Set("ETag", "\"" + v.etag + "\"");
   headers->Set("Last-Modified", s3::HttpDate(v.created_unix_ms));
@@ -140,7 +152,7 @@ Task<std::optional<s3::S3Error>> CheckPutPreconditions(S3Request& r) {
   auto current = co_await net::RunBlocking(
       r.ctx.blocking_pool, [&] { return r.ctx.store.GetObject(r.target.bucket, r.target.key); });
   std::optional<std::string> etag;
-  if (current) etag = current->etag;
+  if (current && current->kind != meta::VersionKind::kDeleteMarker) etag = current->etag;
   auto error = s3::CheckWritePreconditions(r.http.headers, etag);
   if (error && error->resource.empty()) error->resource = r.resource();
   co_return error;
@@ -148,7 +160,8 @@ Task<std::optional<s3::S3Error>> CheckPutPreconditions(S3Request& r) {
 
 Task<void> PutObject(S3Request& r) {
   if (auto error = s3::CheckObjectKey(r.target.key)) co_return co_await SendError(r, *error);
-  if (!co_await RequireOwnedBucket(r)) co_return;
+  auto bucket = co_await RequireOwnedBucket(r);
+  if (!bucket) co_return;
   auto parsed = ParsePutHeaders(r);
   if (auto* error = std::get_if<s3::S3Error>(&parsed)) co_return co_await SendError(r, *error);
   const WriteRequest& request = std::get<WriteRequest>(parsed);
@@ -161,7 +174,7 @@ Task<void> PutObject(S3Request& r) {
   if (auto* error = std::get_if<WriteError>(&outcome)) {
     HF_LOG_WARN("PUT {} failed: {}", r.resource(), error->message);
     // A body that failed verification says best what went wrong.
-    s3::S3Error reported = verified_body.failure() ? *verified_body.failure() : ErrorFor(*error, r.resource());
+    s3::S3Error reported = verified_body.failure() ? *verified_body.failure() : S3ErrorForWrite(*error, r.resource());
     if (reported.resource.empty()) reported.resource = r.resource();
     co_return co_await SendError(r, reported);
   }
@@ -173,22 +186,50 @@ Task<void> PutObject(S3Request& r) {
   }
   net::Headers headers = BaseHeaders(r);
   headers.Set("ETag", "\"" + done.version.etag + "\"");
+  // The id under which the store committed it follows the bucket's
+  // versioning at commit; a change racing this PUT is not reflected here.
+  if (bucket->versioning == meta::Versioning::kEnabled) headers.Set("x-amz-version-id", done.version.version_id);
+  if (bucket->versioning == meta::Versioning::kSuspended) headers.Set("x-amz-version-id", "null");
   co_await SendEmpty(r, 200, headers);
 }
 
 Task<void> GetObject(S3Request& r) {
-  if (!co_await RequireOwnedBucket(r)) co_return;
-  auto version = co_await net::RunBlocking(
-      r.ctx.blocking_pool, [&] { return r.ctx.store.GetObject(r.target.bucket, r.target.key); });
+  auto bucket = co_await RequireOwnedBucket(r);
+  if (!bucket) co_return;
+  const bool by_version = r.HasQuery("versionId");
+  const std::string wanted = r.QueryValue("versionId");
+  if (by_version) {
+    if (auto error = CheckVersionId(wanted, r.resource())) co_return co_await SendError(r, *error);
+  }
+  auto version = co_await net::RunBlocking(r.ctx.blocking_pool, [&] {
+    return by_version ? r.ctx.store.GetObjectVersion(r.target.bucket, r.target.key, wanted)
+                      : r.ctx.store.GetObject(r.target.bucket, r.target.key);
+  });
   if (!version) {
+    if (version.error().code == Errc::kNotFound && by_version) {
+      co_return co_await SendError(r, s3::MakeS3Error("NoSuchVersion", "The specified version does not exist.", r.resource()));
+    }
     if (version.error().code == Errc::kNotFound) {
       co_return co_await SendError(r, s3::MakeS3Error("NoSuchKey", "The specified key does not exist.", r.resource()));
     }
     co_return co_await SendError(r, s3::FromError(version.error(), r.resource()));
   }
   const meta::ObjectVersion& v = *version;
+  if (v.kind == meta::VersionKind::kDeleteMarker) {
+    // As S3: the current version being a marker reads as a missing key; a
+    // marker asked for by id is a resource GET and HEAD do not apply to.
+    net::Headers headers = BaseHeaders(r);
+    headers.Set("x-amz-delete-marker", "true");
+    headers.Set("x-amz-version-id", meta::S3VersionId(v));
+    s3::S3Error error = by_version ? s3::MakeS3Error("MethodNotAllowed", "The specified method is not allowed against this resource.", r.resource())
+                                   : s3::MakeS3Error("NoSuchKey", "The specified key does not exist.", r.resource());
+    co_return co_await SendErrorWithHeaders(r, error, std::move(headers));
+  }
   net::Headers headers = BaseHeaders(r);
   AddObjectHeaders(v, &headers);
+  if (by_version || bucket->versioning != meta::Versioning::kNeverEnabled) {
+    headers.Set("x-amz-version-id", meta::S3VersionId(v));
+  }
   switch (s3::EvaluatePreconditions(s3::GetPreconditions(r.http.headers), v.etag, v.created_unix_ms)) {
     case s3::PreconditionOutcome::kProceed:
       break;
@@ -244,13 +285,18 @@ Task<void> GetObject(S3Request& r) {
 
 Task<void> DeleteObject(S3Request& r) {
   if (!co_await RequireOwnedBucket(r)) co_return;
-  Status deleted = co_await net::RunBlocking(
-      r.ctx.blocking_pool, [&] { return r.ctx.store.DeleteObject(r.target.bucket, r.target.key); });
-  // S3 answers 204 whether or not the key existed.
-  if (!deleted && deleted.error().code != Errc::kNotFound) {
-    co_return co_await SendError(r, s3::FromError(deleted.error(), r.resource()));
+  std::string version_id = r.HasQuery("versionId") ? r.QueryValue("versionId") : "";
+  if (r.HasQuery("versionId") && version_id.empty()) {
+    co_return co_await SendError(r, s3::MakeS3Error("InvalidArgument", "Version id cannot be the empty string", r.resource()));
   }
-  co_await SendEmpty(r, 204, BaseHeaders(r));
+  // S3 answers 204 whether or not the key existed.
+  auto deleted = co_await DeleteKey(r, r.target.key, version_id);
+  if (auto* error = std::get_if<s3::S3Error>(&deleted)) co_return co_await SendError(r, *error);
+  const meta::DeleteOutcome& done = std::get<meta::DeleteOutcome>(deleted);
+  net::Headers headers = BaseHeaders(r);
+  if (done.delete_marker) headers.Set("x-amz-delete-marker", "true");
+  if (!done.s3_version_id.empty()) headers.Set("x-amz-version-id", done.s3_version_id);
+  co_await SendEmpty(r, 204, headers);
 }
 
 }  // namespace holdfast::gateway

@@ -31,6 +31,9 @@ struct S3Request {
 net::Headers BaseHeaders(const S3Request& request);
 net::Task<void> SendError(S3Request& request, const s3::S3Error& error);
 net::Task<void> SendXml(S3Request& request, int status, const std::string& xml);
+// An error with extra response headers (e.g. x-amz-delete-marker); `headers`
+// must include BaseHeaders.
+net::Task<void> SendErrorWithHeaders(S3Request& request, const s3::S3Error& error, net::Headers headers);
 net::Task<void> SendEmpty(S3Request& request, int status, net::Headers headers);
 // Reads a small request body (bucket configuration XML), verifying the
 // declared SHA-256. Errors as S3 errors.
@@ -50,7 +53,40 @@ net::Task<void> CopyObject(S3Request& request);   // PUT with x-amz-copy-source
 net::Task<void> ListObjectsV1(S3Request& request);
 net::Task<void> DeleteObjects(S3Request& request);  // POST ?delete
 
+// Multipart uploads (s3_multipart.cpp; UploadPartCopy in s3_copy.cpp).
+net::Task<void> CreateMultipartUpload(S3Request& request);  // POST ?uploads
+net::Task<void> UploadPart(S3Request& request);             // PUT ?partNumber&uploadId
+net::Task<void> UploadPartCopy(S3Request& request);         // ... with x-amz-copy-source
+net::Task<void> CompleteMultipartUpload(S3Request& request);  // POST ?uploadId
+net::Task<void> AbortMultipartUpload(S3Request& request);     // DELETE ?uploadId
+net::Task<void> ListParts(S3Request& request);                // GET ?uploadId
+net::Task<void> ListMultipartUploads(S3Request& request);     // GET bucket?uploads
+
+// Versioning (s3_versioning.cpp).
+net::Task<void> GetBucketVersioning(S3Request& request);  // GET ?versioning
+net::Task<void> PutBucketVersioning(S3Request& request);  // PUT ?versioning
+net::Task<void> ListObjectVersions(S3Request& request);   // GET ?versions
+// InvalidArgument unless "null" or a Holdfast version id (32 hex digits).
+std::optional<s3::S3Error> CheckVersionId(std::string_view s3_version_id, const std::string& resource);
+// DELETE of `key` in the request's bucket: of one version when
+// `s3_version_id` is set, otherwise as the bucket's versioning says (a
+// delete marker, or the removal of the current or null version). Deleting
+// something that is not there succeeds, as in S3.
+net::Task<std::variant<meta::DeleteOutcome, s3::S3Error>> DeleteKey(S3Request& request, std::string key,
+                                                                    std::string s3_version_id);
+
 struct WriteRequest;
+struct PartTarget;
+struct WriteError;
+// The S3 error for a failed write (PUT, UploadPart, copies).
+s3::S3Error S3ErrorForWrite(const WriteError& error, const std::string& resource);
+s3::S3Error NoSuchUpload(const std::string& resource);
+// The upload named by ?uploadId, if it exists for this bucket and key;
+// otherwise sends NoSuchUpload and returns nullopt.
+net::Task<std::optional<meta::MultipartUpload>> RequireUpload(S3Request& request);
+// ?partNumber and ?uploadId of UploadPart / UploadPartCopy, checked; sends
+// the error and returns nullopt if either is unusable.
+net::Task<std::optional<PartTarget>> RequirePartTarget(S3Request& request);
 // Content type, x-amz-meta-*, stored standard headers and Content-MD5 from
 // the request's headers into `out`.
 std::optional<s3::S3Error> ParseObjectAttributes(const S3Request& request, WriteRequest* out);

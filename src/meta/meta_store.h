@@ -37,6 +37,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/clock.h"
@@ -44,11 +45,16 @@
 
 namespace holdfast::meta {
 
+// S3 bucket versioning. Once enabled it can only be suspended, never turned
+// off again (S3's rule).
+enum class Versioning { kNeverEnabled, kEnabled, kSuspended };
+
 struct Bucket {
   std::string name;
   std::string owner_id;
   std::string region;
   int64_t created_unix_ms = 0;
+  Versioning versioning = Versioning::kNeverEnabled;
 };
 
 enum class ShardState { kOk, kMissing };
@@ -58,6 +64,21 @@ struct ShardLocation {
   std::string node_id;  // empty when kMissing and never placed
   ShardState state = ShardState::kOk;
 };
+
+// What a version row holds.
+//   kObject:    the bytes, erasure-coded into this row's own k+m shards.
+//   kMultipart: a completed multipart upload; the bytes are its parts, in
+//               order, each a kPart row with its own shards. Its version id
+//               is the upload id. No shards of its own (k, m and the block
+//               size are then placeholders: 1, 0, 1).
+//   kPart:      one uploaded part of a multipart upload, in progress or
+//               completed. Never listed and never "latest"; repair, drain
+//               and GC treat it like any erasure-coded version.
+//   kDeleteMarker: S3's delete marker in a versioned bucket: no bytes, no
+//               shards (placeholders as for kMultipart).
+enum class VersionKind { kObject, kMultipart, kPart, kDeleteMarker };
+
+struct ObjectPart;
 
 struct ObjectVersion {
   std::string version_id;  // 32 lower-case hex digits; also names the shards
@@ -76,6 +97,87 @@ struct ObjectVersion {
   int parity_shard_count = 0;  // m
   uint32_t block_size_bytes = 0;
   std::vector<ShardLocation> shards;  // k+m entries, by shard index
+  VersionKind kind = VersionKind::kObject;
+  std::vector<ObjectPart> parts;  // kMultipart: its parts by part number
+  // S3 calls this version "null": it was written while the bucket's
+  // versioning was never enabled or suspended, and the next such write
+  // replaces it. Set by the store on commit; ignored on input.
+  bool null_version = true;
+  bool is_latest = false;  // filled on reads
+};
+
+// The version id S3 clients see: "null" for the null version.
+inline std::string S3VersionId(const ObjectVersion& version) {
+  return version.null_version ? "null" : version.version_id;
+}
+
+// One part of a multipart version: where its bytes sit in the object, and
+// the part's own row (kind kPart, with its shards).
+struct ObjectPart {
+  int part_number = 0;
+  uint64_t offset_bytes = 0;
+  ObjectVersion data;
+};
+
+// A multipart upload in progress; what CreateMultipartUpload was told
+// becomes the completed object's attributes.
+struct MultipartUpload {
+  std::string upload_id;  // 32 hex digits; the completed version's id
+  std::string bucket;
+  std::string key;
+  std::string content_type;
+  std::map<std::string, std::string> user_metadata;
+  std::map<std::string, std::string> headers;
+  int64_t initiated_unix_ms = 0;
+};
+
+// A part uploaded to a multipart upload in progress.
+struct UploadedPartRecord {
+  int part_number = 0;
+  std::string part_version_id;  // the part's own version row
+  uint64_t size_bytes = 0;
+  std::string etag;  // MD5 of the part, hex, without quotes
+  int64_t modified_unix_ms = 0;
+};
+
+// ListMultipartUploads: uploads ordered by (key, initiation time, upload id).
+struct UploadListQuery {
+  std::string prefix;
+  std::string delimiter;         // empty = none
+  std::string key_marker;        // exclusive, see S3's ListMultipartUploads
+  std::string upload_id_marker;  // with key_marker: uploads of that key after this one
+  int max_uploads = 1000;        // 1..1000
+};
+
+struct UploadListResult {
+  std::vector<MultipartUpload> uploads;
+  std::vector<std::string> common_prefixes;
+  bool is_truncated = false;
+  std::string next_key_marker;
+  std::string next_upload_id_marker;
+};
+
+// What a DELETE did.
+struct DeleteOutcome {
+  bool delete_marker = false;  // a delete marker was created, or the version deleted was one
+  std::string s3_version_id;   // that marker's or version's S3 id; empty if none
+};
+
+// ListObjectVersions: every version and delete marker, by key, newest first.
+struct VersionListQuery {
+  std::string prefix;
+  std::string delimiter;          // empty = none
+  std::string key_marker;         // exclusive
+  std::string version_id_marker;  // with key_marker: versions of it older than this S3 id
+  int max_keys = 1000;            // 1..1000
+};
+
+struct VersionListResult {
+  std::vector<ObjectVersion> versions;  // without shards or parts
+  std::vector<std::string> common_prefixes;
+  bool is_truncated = false;
+  std::string next_key_marker;
+  std::string next_version_id_marker;  // S3 id
 };
 
 struct PendingWrite {
@@ -179,7 +281,11 @@ class MetaStore {
   // already pending or committed.
   virtual Status BeginWrite(const PendingWrite& pending) = 0;
   // kNotFound if the bucket vanished meanwhile (the write is then aborted).
-  // Returns the versions it replaced (already queued for GC). Planned shards
+  // The new version becomes current. What it replaces follows the bucket's
+  // versioning: never enabled or suspended, it is the null version and the
+  // key's previous null version is removed; enabled, nothing is removed and
+  // the previous current version stays as a noncurrent one.
+  // Returns the versions it removed (already queued for GC). Planned shards
   // that the committed version does not hold at the same node are queued for
   // GC. kConflict without a pending write: the write was aborted (by the
   // gateway or the abandoned-write sweeper) and its shards may be queued
@@ -191,10 +297,32 @@ class MetaStore {
   virtual Result<std::vector<PendingWrite>> ExpiredPendingWrites(int64_t started_before_unix_ms,
                                                                  int limit) = 0;
 
-  // Objects: the current version of a key. kNotFound if none.
+  // kNotFound; kInvalidArgument for kNeverEnabled (versioning cannot be
+  // turned off once on, only suspended).
+  virtual Status SetBucketVersioning(const std::string& bucket, Versioning versioning) = 0;
+
+  // Objects: the current version of a key, which may be a delete marker
+  // (kind kDeleteMarker). kNotFound if none.
   virtual Result<ObjectVersion> GetObject(const std::string& bucket, const std::string& key) = 0;
-  // Removes the current version and queues its shards for GC. kNotFound if none.
-  virtual Status DeleteObject(const std::string& bucket, const std::string& key) = 0;
+  // One version of a key by its S3 id ("null" for the null version).
+  // kNotFound if none.
+  virtual Result<ObjectVersion> GetObjectVersion(const std::string& bucket, const std::string& key,
+                                                 const std::string& s3_version_id) = 0;
+  // DELETE without a version id, as S3 does it for the bucket's versioning:
+  // never enabled: the current version is removed (shards to GC; kNotFound
+  // if none); enabled: a delete marker with id `marker_version_id` becomes
+  // current (the old versions stay); suspended: the null version (if any)
+  // is removed and a null delete marker becomes current.
+  virtual Result<DeleteOutcome> DeleteObject(const std::string& bucket, const std::string& key,
+                                             const std::string& marker_version_id,
+                                             int64_t now_unix_ms) = 0;
+  // Removes one version (or delete marker) for good and queues its shards
+  // for GC; if it was current, the newest remaining version becomes current.
+  // kNotFound if none.
+  virtual Result<DeleteOutcome> DeleteObjectVersion(const std::string& bucket, const std::string& key,
+                                                    const std::string& s3_version_id) = 0;
+  virtual Result<VersionListResult> ListObjectVersions(const std::string& bucket,
+                                                       const VersionListQuery& query) = 0;
   virtual Result<ListResult> ListObjects(const std::string& bucket, const ListQuery& query) = 0;
 
   // Shard bookkeeping.
@@ -241,9 +369,56 @@ class MetaStore {
   virtual Status UpsertNode(const NodeRecord& node) = 0;
   virtual Result<std::vector<NodeRecord>> ListNodes() = 0;
 
+  // Multipart uploads. Parts are written like objects (BeginWrite, stream,
+  // then CommitPart instead of CommitObject); completing an upload turns its
+  // listed parts into one kMultipart version in one transaction.
+  // kNotFound if the bucket does not exist.
+  virtual Status CreateMultipartUpload(const MultipartUpload& upload) = 0;
+  virtual Result<MultipartUpload> GetMultipartUpload(const std::string& upload_id) = 0;  // kNotFound
+  // Commits a part written under a pending write; `part` has kind kPart and
+  // the upload's bucket and key. A part already uploaded under the same
+  // number is replaced (its shards queued for GC). kNotFound if the upload
+  // is gone (completed or aborted): the pending write is then aborted in the
+  // same transaction. kConflict and kAlreadyExists as for CommitObject.
+  virtual Status CommitPart(const std::string& upload_id, int part_number,
+                            const ObjectVersion& part) = 0;
+  // Parts by number, strictly after `after_part_number`. kNotFound if no such upload.
+  virtual Result<std::vector<UploadedPartRecord>> ListParts(const std::string& upload_id,
+                                                            int after_part_number, int limit) = 0;
+  virtual Result<UploadListResult> ListMultipartUploads(const std::string& bucket,
+                                                        const UploadListQuery& query) = 0;
+  // Turns the upload into `version` (kind kMultipart, version id = upload
+  // id, size and ETag computed by the caller) made of `parts` (part number,
+  // part version id; ascending), which must still be the parts uploaded under
+  // those numbers (kConflict otherwise: a part was replaced meanwhile).
+  // Uploaded parts not listed are deleted (queued for GC). Replaces the
+  // key's current version like CommitObject and returns the replaced ids.
+  // kNotFound if the upload is gone.
+  virtual Result<std::vector<std::string>> CompleteMultipartUpload(
+      const ObjectVersion& version, const std::vector<std::pair<int, std::string>>& parts) = 0;
+  // Deletes the upload and queues its parts for GC. kNotFound if none.
+  virtual Status AbortMultipartUpload(const std::string& upload_id) = 0;
+  // Uploads initiated before the given time, oldest first.
+  virtual Result<std::vector<MultipartUpload>> ExpiredMultipartUploads(
+      int64_t initiated_before_unix_ms, int limit) = 0;
+
   // Users and S3 credentials.
   virtual Status PutAccessKey(const AccessKey& key) = 0;
   virtual Result<AccessKey> GetAccessKey(const std::string& access_key_id) = 0;  // kNotFound
+
+  // Reporting.
+  // Erasure-coded version rows (every row that owns shards: objects, and
+  // multipart parts once they exist) by how many more shards each can lose
+  // and still be read: (kOk shards) - k. A version with every shard kOk
+  // has m to spare; a negative count is unreadable now. Shards on nodes that
+  // are down but not yet recorded missing count as kOk here. Cost: one pass
+  // over object_versions (a primary-key probe of shards per row) plus the
+  // damaged versions through shards_not_ok -- for status pages and metrics,
+  // not for request paths.
+  virtual Result<std::map<int, int64_t>> CountVersionsBySpareShards() = 0;
+  // Shard copies waiting in the GC queue (a count over the queue, which is
+  // normally short).
+  virtual Result<int64_t> CountGcQueue() = 0;
 };
 
 // Opens (creating if needed) the SQLite store at `path`, in WAL mode with

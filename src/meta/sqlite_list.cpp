@@ -8,14 +8,15 @@ namespace {
 constexpr int kMaxKeysLimit = 1000;
 
 // Both carry `is_latest = 1` so that SQLite may use the partial index; the
-// bounds make each query one index range scan in key order.
+// bounds make each query one index range scan in key order. A key whose
+// current version is a delete marker is not listed.
 constexpr const char* kListBoundedSql = R"sql(
 SELECT key, size_bytes, etag, created_unix_ms FROM object_versions
-WHERE bucket = ?1 AND is_latest = 1 AND key >= ?2 AND key < ?3
+WHERE bucket = ?1 AND is_latest = 1 AND key >= ?2 AND key < ?3 AND kind != 'delete_marker'
 ORDER BY key LIMIT ?4)sql";
 constexpr const char* kListOpenSql = R"sql(
 SELECT key, size_bytes, etag, created_unix_ms FROM object_versions
-WHERE bucket = ?1 AND is_latest = 1 AND key >= ?2
+WHERE bucket = ?1 AND is_latest = 1 AND key >= ?2 AND kind != 'delete_marker'
 ORDER BY key LIMIT ?3)sql";
 
 // The common prefix that `key` (which starts with the query's prefix) rolls

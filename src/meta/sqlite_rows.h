@@ -18,6 +18,8 @@ namespace holdfast::meta::sqlite {
 
 const char* ShardStateText(ShardState state);  // 'ok' / 'missing'
 Result<ShardState> ParseShardState(const std::string& text);
+const char* VersionKindText(VersionKind kind);  // 'object' / 'multipart' / 'part' / 'delete_marker'
+Result<VersionKind> ParseVersionKind(const std::string& text);
 
 // user_metadata is stored as a JSON object of strings.
 Result<std::string> EncodeUserMetadata(const std::map<std::string, std::string>& metadata);
@@ -25,7 +27,8 @@ Result<std::map<std::string, std::string>> DecodeUserMetadata(const std::string&
 
 // kInvalidArgument unless the version is internally consistent: k > 0,
 // m >= 0, block size > 0, exactly k+m shards with shard i at position i,
-// and a node for every kOk shard.
+// and a node for every kOk shard; a kMultipart version has no shards (its
+// parts are committed separately).
 Status ValidateVersion(const ObjectVersion& version);
 // kInvalidArgument unless shard indices are distinct and >= 0 and every
 // kOk shard has a node.
@@ -40,9 +43,17 @@ Result<std::optional<std::string>> CurrentVersionId(Db& db, const std::string& b
 Result<std::vector<ShardLocation>> LoadShards(Db& db, const std::string& version_id);
 Result<std::vector<ShardLocation>> LoadPendingShards(Db& db, const std::string& version_id);
 
+// Inserts a committed version row and its shard rows (not its parts);
+// `seq` orders it among its key's versions (0 for parts).
+Status InsertVersion(Db& db, const ObjectVersion& version, int64_t seq = 0);
+// A committed version row with its shards and, for kMultipart, its parts.
+Result<ObjectVersion> LoadVersion(Db& db, const std::string& version_id);
 // Deletes a committed version and its shard rows; every shard that has a
-// node goes to the GC queue.
+// node goes to the GC queue. A multipart version's parts go with it.
 Status RemoveVersion(Db& db, const std::string& version_id, int64_t now_unix_ms);
+// Deletes the parts recorded under `owner_id` (an upload or a multipart
+// version), as RemoveVersion does.
+Status RemoveParts(Db& db, const std::string& owner_id, int64_t now_unix_ms);
 // Deletes a pending write (if any). Every planned shard that has a node goes
 // to the GC queue unless the committed version (if any) holds that shard at
 // that same node: so on abort all of them, on commit those the gateway

@@ -103,8 +103,59 @@ CREATE TABLE access_keys (
 );
 )sql";
 
+// Multipart uploads. A part is a version row of its own (kind 'part', never
+// latest) with its own shards, so repair, drain and GC need nothing new;
+// object_parts says which parts make up an upload in progress or a
+// completed multipart version (owner_id: the upload id, which becomes that
+// version's id). Rows without shards of their own ('multipart', and delete
+// markers later) keep placeholders k=1, m=0, block 1: the v1 CHECKs cannot
+// be changed without rebuilding a table that shards references.
+constexpr const char* kSchemaV2 = R"sql(
+ALTER TABLE object_versions ADD COLUMN kind TEXT NOT NULL DEFAULT 'object'
+  CHECK (kind IN ('object', 'multipart', 'part', 'delete_marker'));
+
+CREATE TABLE multipart_uploads (
+  upload_id         TEXT NOT NULL PRIMARY KEY,
+  bucket            TEXT NOT NULL,
+  key               TEXT NOT NULL,
+  content_type      TEXT NOT NULL,
+  user_metadata     TEXT NOT NULL DEFAULT '{}',
+  headers           TEXT NOT NULL DEFAULT '{}',
+  initiated_unix_ms INTEGER NOT NULL
+);
+CREATE INDEX multipart_uploads_by_key
+  ON multipart_uploads (bucket, key, initiated_unix_ms, upload_id);
+CREATE INDEX multipart_uploads_by_start ON multipart_uploads (initiated_unix_ms, upload_id);
+
+CREATE TABLE object_parts (
+  owner_id        TEXT NOT NULL,
+  part_number     INTEGER NOT NULL CHECK (part_number BETWEEN 1 AND 10000),
+  part_version_id TEXT NOT NULL REFERENCES object_versions (version_id),
+  offset_bytes    INTEGER NOT NULL DEFAULT 0 CHECK (offset_bytes >= 0),
+  PRIMARY KEY (owner_id, part_number)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX object_parts_by_part ON object_parts (part_version_id);
+)sql";
+
+// Versioning. null_version marks the version S3 calls "null" (written while
+// versioning was never enabled or suspended; every v2 row is one). seq
+// orders the versions of one key (newest = highest); the partial index
+// object_versions_by_key lists them newest first and answers "is the bucket
+// empty?" including noncurrent versions and delete markers.
+constexpr const char* kSchemaV3 = R"sql(
+ALTER TABLE buckets ADD COLUMN versioning TEXT NOT NULL DEFAULT ''
+  CHECK (versioning IN ('', 'Enabled', 'Suspended'));
+ALTER TABLE object_versions ADD COLUMN null_version INTEGER NOT NULL DEFAULT 1
+  CHECK (null_version IN (0, 1));
+ALTER TABLE object_versions ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX object_versions_by_key
+  ON object_versions (bucket, key, seq DESC) WHERE kind != 'part';
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
+    {2, kSchemaV2},
+    {3, kSchemaV3},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 

@@ -12,9 +12,11 @@
 #include "meta/meta_store.h"
 #include "meta/sqlite_db.h"
 #include "meta/sqlite_list.h"
+#include "meta/sqlite_multipart.h"
 #include "meta/sqlite_rows.h"
 #include "meta/sqlite_schema.h"
 #include "meta/sqlite_shards.h"
+#include "meta/sqlite_versions.h"
 
 namespace holdfast::meta {
 namespace {
@@ -36,47 +38,8 @@ Bucket ReadBucket(const Stmt& row) {
   bucket.owner_id = row.ColumnText(1);
   bucket.region = row.ColumnText(2);
   bucket.created_unix_ms = row.ColumnInt(3);
+  bucket.versioning = sqlite::ParseVersioning(row.ColumnText(4));
   return bucket;
-}
-
-Status InsertShards(Db& db, const char* sql, const std::string& version_id,
-                    const std::vector<ShardLocation>& shards) {
-  for (const ShardLocation& shard : shards) {
-    Stmt stmt = db.Prepare(sql);
-    stmt.BindText(1, version_id)
-        .BindInt(2, shard.shard_index)
-        .BindText(3, shard.node_id)
-        .BindText(4, sqlite::ShardStateText(shard.state));
-    META_TRY(stmt.Run());
-  }
-  return Status::Ok();
-}
-
-Status InsertVersion(Db& db, const ObjectVersion& version) {
-  META_ASSIGN_OR_RETURN(const std::string metadata,
-                        sqlite::EncodeUserMetadata(version.user_metadata));
-  META_ASSIGN_OR_RETURN(const std::string headers, sqlite::EncodeUserMetadata(version.headers));
-  Stmt stmt = db.Prepare(R"sql(
-INSERT INTO object_versions (version_id, bucket, key, size_bytes, etag, content_type,
-  user_metadata, created_unix_ms, k, m, block_size_bytes, is_latest, headers)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1, ?12))sql");
-  stmt.BindText(1, version.version_id)
-      .BindText(2, version.bucket)
-      .BindText(3, version.key)
-      .BindInt(4, static_cast<int64_t>(version.size_bytes))
-      .BindText(5, version.etag)
-      .BindText(6, version.content_type)
-      .BindText(7, metadata)
-      .BindInt(8, version.created_unix_ms)
-      .BindInt(9, version.data_shard_count)
-      .BindText(12, headers)
-      .BindInt(10, version.parity_shard_count)
-      .BindInt(11, version.block_size_bytes);
-  META_TRY(stmt.Run());
-  return InsertShards(db,
-                      "INSERT INTO shards (version_id, shard_index, node_id, state) "
-                      "VALUES (?1, ?2, ?3, ?4)",
-                      version.version_id, version.shards);
 }
 
 Result<bool> VersionExists(Db& db, const std::string& version_id) {
@@ -89,34 +52,6 @@ Result<bool> PendingWriteExists(Db& db, const std::string& version_id) {
   Stmt stmt = db.Prepare("SELECT 1 FROM pending_writes WHERE version_id = ?1");
   stmt.BindText(1, version_id);
   return stmt.Step();
-}
-
-// A committed version row with its shards, by version id.
-Result<ObjectVersion> LoadVersion(Db& db, const std::string& version_id) {
-  ObjectVersion version;
-  {
-    Stmt stmt = db.Prepare(R"sql(
-SELECT version_id, size_bytes, etag, content_type, user_metadata, created_unix_ms,
-       k, m, block_size_bytes, headers, bucket, key
-FROM object_versions WHERE version_id = ?1)sql");
-    stmt.BindText(1, version_id);
-    META_ASSIGN_OR_RETURN(const bool has_row, stmt.Step());
-    if (!has_row) return NotFound("no object version " + version_id);
-    version.version_id = stmt.ColumnText(0);
-    version.size_bytes = static_cast<uint64_t>(stmt.ColumnInt(1));
-    version.etag = stmt.ColumnText(2);
-    version.content_type = stmt.ColumnText(3);
-    META_ASSIGN_OR_RETURN(version.user_metadata, sqlite::DecodeUserMetadata(stmt.ColumnText(4)));
-    version.created_unix_ms = stmt.ColumnInt(5);
-    version.data_shard_count = static_cast<int>(stmt.ColumnInt(6));
-    version.parity_shard_count = static_cast<int>(stmt.ColumnInt(7));
-    version.block_size_bytes = static_cast<uint32_t>(stmt.ColumnInt(8));
-    META_ASSIGN_OR_RETURN(version.headers, sqlite::DecodeUserMetadata(stmt.ColumnText(9)));
-    version.bucket = stmt.ColumnText(10);
-    version.key = stmt.ColumnText(11);
-  }
-  META_ASSIGN_OR_RETURN(version.shards, sqlite::LoadShards(db, version.version_id));
-  return version;
 }
 
 class SqliteStore final : public MetaStore {
@@ -134,8 +69,16 @@ class SqliteStore final : public MetaStore {
   Result<std::vector<PendingWrite>> ExpiredPendingWrites(int64_t started_before_unix_ms,
                                                          int limit) override;
 
+  Status SetBucketVersioning(const std::string& bucket, Versioning versioning) override;
   Result<ObjectVersion> GetObject(const std::string& bucket, const std::string& key) override;
-  Status DeleteObject(const std::string& bucket, const std::string& key) override;
+  Result<ObjectVersion> GetObjectVersion(const std::string& bucket, const std::string& key,
+                                         const std::string& s3_version_id) override;
+  Result<DeleteOutcome> DeleteObject(const std::string& bucket, const std::string& key,
+                                     const std::string& marker_version_id, int64_t now_unix_ms) override;
+  Result<DeleteOutcome> DeleteObjectVersion(const std::string& bucket, const std::string& key,
+                                            const std::string& s3_version_id) override;
+  Result<VersionListResult> ListObjectVersions(const std::string& bucket,
+                                               const VersionListQuery& query) override;
   Result<ListResult> ListObjects(const std::string& bucket, const ListQuery& query) override;
 
   Result<std::vector<ShardRef>> ShardsOnNode(const std::string& node_id, const ShardRef& after,
@@ -156,8 +99,25 @@ class SqliteStore final : public MetaStore {
   Status UpsertNode(const NodeRecord& node) override;
   Result<std::vector<NodeRecord>> ListNodes() override;
 
+  Status CreateMultipartUpload(const MultipartUpload& upload) override;
+  Result<MultipartUpload> GetMultipartUpload(const std::string& upload_id) override;
+  Status CommitPart(const std::string& upload_id, int part_number, const ObjectVersion& part) override;
+  Result<std::vector<UploadedPartRecord>> ListParts(const std::string& upload_id,
+                                                    int after_part_number, int limit) override;
+  Result<UploadListResult> ListMultipartUploads(const std::string& bucket,
+                                                const UploadListQuery& query) override;
+  Result<std::vector<std::string>> CompleteMultipartUpload(
+      const ObjectVersion& version, const std::vector<std::pair<int, std::string>>& parts) override;
+  Status AbortMultipartUpload(const std::string& upload_id) override;
+  Result<std::vector<MultipartUpload>> ExpiredMultipartUploads(int64_t initiated_before_unix_ms,
+                                                               int limit) override;
+
   Status PutAccessKey(const AccessKey& key) override;
   Result<AccessKey> GetAccessKey(const std::string& access_key_id) override;
+
+  // Reporting.
+  Result<std::map<int, int64_t>> CountVersionsBySpareShards() override;
+  Result<int64_t> CountGcQueue() override;
 
  private:
   // Runs `body(db)` as one transaction under the mutex; commits only if it
@@ -216,7 +176,7 @@ Status SqliteStore::CreateBucket(const Bucket& bucket) {
 Result<Bucket> SqliteStore::GetBucket(const std::string& name) {
   return Transact(Txn::Mode::kRead, [&](Db& db) -> Result<Bucket> {
     Stmt stmt =
-        db.Prepare("SELECT name, owner_id, region, created_unix_ms FROM buckets WHERE name = ?1");
+        db.Prepare("SELECT name, owner_id, region, created_unix_ms, versioning FROM buckets WHERE name = ?1");
     stmt.BindText(1, name);
     META_ASSIGN_OR_RETURN(const bool has_row, stmt.Step());
     if (!has_row) return NotFound("bucket " + name + " does not exist");
@@ -228,10 +188,10 @@ Result<std::vector<Bucket>> SqliteStore::ListBuckets(const std::string& owner_id
   return Transact(Txn::Mode::kRead, [&](Db& db) -> Result<std::vector<Bucket>> {
     // Empty owner: every bucket (for operators and tools).
     Stmt stmt =
-        db.Prepare(owner_id.empty() ? "SELECT name, owner_id, region, created_unix_ms FROM buckets "
-                                      "ORDER BY name"
-                                    : "SELECT name, owner_id, region, created_unix_ms FROM buckets "
-                                      "WHERE owner_id = ?1 ORDER BY name");
+        db.Prepare(owner_id.empty() ? "SELECT name, owner_id, region, created_unix_ms, versioning "
+                                      "FROM buckets ORDER BY name"
+                                    : "SELECT name, owner_id, region, created_unix_ms, versioning "
+                                      "FROM buckets WHERE owner_id = ?1 ORDER BY name");
     if (!owner_id.empty()) stmt.BindText(1, owner_id);
     std::vector<Bucket> buckets;
     while (true) {
@@ -246,17 +206,20 @@ Status SqliteStore::DeleteBucket(const std::string& name) {
   return Transact(Txn::Mode::kWrite, [&](Db& db) -> Status {
     META_ASSIGN_OR_RETURN(const bool exists, sqlite::BucketExists(db, name));
     if (!exists) return NotFound("bucket " + name + " does not exist");
-    // Without versioning every version row is the latest, so the partial
-    // index answers "any object?" with a single probe.
-    Stmt objects =
-        db.Prepare("SELECT 1 FROM object_versions WHERE bucket = ?1 AND is_latest = 1 LIMIT 1");
-    objects.BindText(1, name);
-    META_ASSIGN_OR_RETURN(const bool has_objects, objects.Step());
+    // Noncurrent versions and delete markers count: S3 deletes only a
+    // bucket without any (one probe of object_versions_by_key).
+    META_ASSIGN_OR_RETURN(const bool has_objects, sqlite::BucketHasVersions(db, name));
     Stmt pending = db.Prepare("SELECT 1 FROM pending_writes WHERE bucket = ?1 LIMIT 1");
     pending.BindText(1, name);
     META_ASSIGN_OR_RETURN(const bool has_pending, pending.Step());
     if (has_objects || has_pending) {
       return MakeError(Errc::kConflict, "bucket " + name + " is not empty");
+    }
+    // Uploads in progress are not objects: they go with the bucket, their
+    // parts to GC (S3 lets an empty bucket be deleted over them too).
+    META_ASSIGN_OR_RETURN(const std::vector<std::string> uploads, sqlite::UploadIdsInBucket(db, name));
+    for (const std::string& upload_id : uploads) {
+      META_TRY(sqlite::RemoveUpload(db, upload_id, clock_.NowUnixMs()));
     }
     Stmt remove = db.Prepare("DELETE FROM buckets WHERE name = ?1");
     remove.BindText(1, name);
@@ -283,10 +246,17 @@ Status SqliteStore::BeginWrite(const PendingWrite& pending) {
         .BindText(3, pending.key)
         .BindInt(4, pending.started_unix_ms);
     META_TRY(stmt.Run());  // kAlreadyExists on a duplicate version id
-    return InsertShards(db,
-                        "INSERT INTO pending_shards (version_id, shard_index, node_id, state) "
-                        "VALUES (?1, ?2, ?3, ?4)",
-                        pending.version_id, pending.shards);
+    for (const ShardLocation& shard : pending.shards) {
+      Stmt insert = db.Prepare(
+          "INSERT INTO pending_shards (version_id, shard_index, node_id, state) "
+          "VALUES (?1, ?2, ?3, ?4)");
+      insert.BindText(1, pending.version_id)
+          .BindInt(2, shard.shard_index)
+          .BindText(3, shard.node_id)
+          .BindText(4, sqlite::ShardStateText(shard.state));
+      META_TRY(insert.Run());
+    }
+    return Status::Ok();
   },
                   // A pending write lost to a power cut leaves orphan shards
                   // (space, never data): it need not cost its own fsync. The
@@ -296,6 +266,9 @@ Status SqliteStore::BeginWrite(const PendingWrite& pending) {
 
 Result<std::vector<std::string>> SqliteStore::CommitObject(const ObjectVersion& version) {
   META_TRY(sqlite::ValidateVersion(version));
+  if (version.kind != VersionKind::kObject) {
+    return MakeError(Errc::kInvalidArgument, "CommitObject commits plain objects only");
+  }
   const int64_t now_unix_ms = clock_.NowUnixMs();
   std::lock_guard lock(mu_);
   META_TRY(SetSync(Sync::kFull));
@@ -325,14 +298,13 @@ Result<std::vector<std::string>> SqliteStore::CommitObject(const ObjectVersion& 
                                           " was aborted before it could commit");
   }
   std::vector<std::string> replaced;
-  META_ASSIGN_OR_RETURN(const std::optional<std::string> current,
-                        sqlite::CurrentVersionId(db, version.bucket, version.key));
-  if (current) {
-    // No versioning yet: the replaced version goes entirely.
-    META_TRY(sqlite::RemoveVersion(db, *current, now_unix_ms));
-    replaced.push_back(*current);
-  }
-  META_TRY(InsertVersion(db, version));
+  META_ASSIGN_OR_RETURN(const Versioning versioning, sqlite::LoadBucketVersioning(db, version.bucket));
+  ObjectVersion placed = version;
+  placed.null_version = versioning != Versioning::kEnabled;
+  META_ASSIGN_OR_RETURN(const int64_t seq,
+                        sqlite::MakeRoomForNewVersion(db, version.bucket, version.key, placed.null_version,
+                                                      now_unix_ms, &replaced));
+  META_TRY(sqlite::InsertVersion(db, placed, seq));
   // After InsertVersion, so that only planned shards that ended up elsewhere
   // are queued for GC.
   META_TRY(sqlite::RemovePendingWrite(db, version.version_id, now_unix_ms));
@@ -382,22 +354,92 @@ Result<ObjectVersion> SqliteStore::GetObject(const std::string& bucket, const st
     META_ASSIGN_OR_RETURN(const std::optional<std::string> current,
                           sqlite::CurrentVersionId(db, bucket, key));
     if (!current) return NotFound("no object " + key + " in bucket " + bucket);
-    return LoadVersion(db, *current);
+    return sqlite::LoadVersion(db, *current);
   });
 }
 
 Result<ObjectVersion> SqliteStore::GetVersion(const std::string& version_id) {
   return Transact(Txn::Mode::kRead,
-                  [&](Db& db) -> Result<ObjectVersion> { return LoadVersion(db, version_id); });
+                  [&](Db& db) -> Result<ObjectVersion> { return sqlite::LoadVersion(db, version_id); });
 }
 
-Status SqliteStore::DeleteObject(const std::string& bucket, const std::string& key) {
-  const int64_t now_unix_ms = clock_.NowUnixMs();
+Status SqliteStore::SetBucketVersioning(const std::string& bucket, Versioning versioning) {
+  if (versioning == Versioning::kNeverEnabled) {
+    return MakeError(Errc::kInvalidArgument, "versioning can be suspended, not turned off");
+  }
   return Transact(Txn::Mode::kWrite, [&](Db& db) -> Status {
-    META_ASSIGN_OR_RETURN(const std::optional<std::string> current,
-                          sqlite::CurrentVersionId(db, bucket, key));
-    if (!current) return NotFound("no object " + key + " in bucket " + bucket);
-    return sqlite::RemoveVersion(db, *current, now_unix_ms);
+    META_TRY(sqlite::LoadBucketVersioning(db, bucket));
+    Stmt stmt = db.Prepare("UPDATE buckets SET versioning = ?2 WHERE name = ?1");
+    stmt.BindText(1, bucket).BindText(2, sqlite::VersioningText(versioning));
+    return stmt.Run();
+  });
+}
+
+Result<ObjectVersion> SqliteStore::GetObjectVersion(const std::string& bucket, const std::string& key,
+                                                    const std::string& s3_version_id) {
+  return Transact(Txn::Mode::kRead, [&](Db& db) -> Result<ObjectVersion> {
+    META_ASSIGN_OR_RETURN(const std::optional<std::string> id,
+                          sqlite::FindVersionId(db, bucket, key, s3_version_id));
+    if (!id) return NotFound("no version " + s3_version_id + " of " + key + " in bucket " + bucket);
+    return sqlite::LoadVersion(db, *id);
+  });
+}
+
+Result<DeleteOutcome> SqliteStore::DeleteObject(const std::string& bucket, const std::string& key,
+                                                const std::string& marker_version_id,
+                                                int64_t now_unix_ms) {
+  const int64_t gc_unix_ms = clock_.NowUnixMs();
+  return Transact(Txn::Mode::kWrite, [&](Db& db) -> Result<DeleteOutcome> {
+    META_ASSIGN_OR_RETURN(const Versioning versioning, sqlite::LoadBucketVersioning(db, bucket));
+    if (versioning == Versioning::kNeverEnabled) {
+      META_ASSIGN_OR_RETURN(const std::optional<std::string> current,
+                            sqlite::CurrentVersionId(db, bucket, key));
+      if (!current) return NotFound("no object " + key + " in bucket " + bucket);
+      META_TRY(sqlite::RemoveVersion(db, *current, gc_unix_ms));
+      return DeleteOutcome{};
+    }
+    ObjectVersion marker;
+    marker.version_id = marker_version_id;
+    marker.bucket = bucket;
+    marker.key = key;
+    marker.kind = VersionKind::kDeleteMarker;
+    marker.created_unix_ms = now_unix_ms;
+    marker.null_version = versioning == Versioning::kSuspended;
+    META_TRY(sqlite::ValidateVersion(marker));
+    std::vector<std::string> removed;
+    META_ASSIGN_OR_RETURN(const int64_t seq, sqlite::MakeRoomForNewVersion(db, bucket, key, marker.null_version,
+                                                                           gc_unix_ms, &removed));
+    META_TRY(sqlite::InsertVersion(db, marker, seq));
+    return DeleteOutcome{true, S3VersionId(marker)};
+  });
+}
+
+Result<DeleteOutcome> SqliteStore::DeleteObjectVersion(const std::string& bucket, const std::string& key,
+                                                       const std::string& s3_version_id) {
+  const int64_t now_unix_ms = clock_.NowUnixMs();
+  return Transact(Txn::Mode::kWrite, [&](Db& db) -> Result<DeleteOutcome> {
+    META_ASSIGN_OR_RETURN(const std::optional<std::string> id,
+                          sqlite::FindVersionId(db, bucket, key, s3_version_id));
+    if (!id) return NotFound("no version " + s3_version_id + " of " + key + " in bucket " + bucket);
+    bool was_marker = false;
+    {
+      Stmt kind = db.Prepare("SELECT kind FROM object_versions WHERE version_id = ?1");
+      kind.BindText(1, *id);
+      META_ASSIGN_OR_RETURN(const bool has_row, kind.Step());
+      was_marker = has_row && kind.ColumnText(0) == "delete_marker";
+    }
+    META_TRY(sqlite::RemoveVersion(db, *id, now_unix_ms));
+    META_TRY(sqlite::PromoteNewestVersion(db, bucket, key));
+    return DeleteOutcome{was_marker, s3_version_id};
+  });
+}
+
+Result<VersionListResult> SqliteStore::ListObjectVersions(const std::string& bucket,
+                                                          const VersionListQuery& query) {
+  return Transact(Txn::Mode::kRead, [&](Db& db) -> Result<VersionListResult> {
+    META_ASSIGN_OR_RETURN(const bool exists, sqlite::BucketExists(db, bucket));
+    if (!exists) return NotFound("bucket " + bucket + " does not exist");
+    return sqlite::ListVersions(db, bucket, query);
   });
 }
 
@@ -406,6 +448,126 @@ Result<ListResult> SqliteStore::ListObjects(const std::string& bucket, const Lis
     META_ASSIGN_OR_RETURN(const bool exists, sqlite::BucketExists(db, bucket));
     if (!exists) return NotFound("bucket " + bucket + " does not exist");
     return sqlite::ListCurrentObjects(db, bucket, query);
+  });
+}
+
+// --- Multipart uploads ------------------------------------------------------
+
+Status SqliteStore::CreateMultipartUpload(const MultipartUpload& upload) {
+  if (upload.upload_id.empty()) return MakeError(Errc::kInvalidArgument, "upload_id is empty");
+  return Transact(Txn::Mode::kWrite, [&](Db& db) -> Status {
+    META_ASSIGN_OR_RETURN(const bool bucket_exists, sqlite::BucketExists(db, upload.bucket));
+    if (!bucket_exists) return NotFound("bucket " + upload.bucket + " does not exist");
+    META_ASSIGN_OR_RETURN(const bool taken, VersionExists(db, upload.upload_id));
+    if (taken) return MakeError(Errc::kAlreadyExists, "upload id " + upload.upload_id + " is taken");
+    return sqlite::InsertUpload(db, upload);
+  });
+}
+
+Result<MultipartUpload> SqliteStore::GetMultipartUpload(const std::string& upload_id) {
+  return Transact(Txn::Mode::kRead,
+                  [&](Db& db) -> Result<MultipartUpload> { return sqlite::LoadUpload(db, upload_id); });
+}
+
+Status SqliteStore::CommitPart(const std::string& upload_id, int part_number,
+                               const ObjectVersion& part) {
+  META_TRY(sqlite::ValidateVersion(part));
+  if (part.kind != VersionKind::kPart) {
+    return MakeError(Errc::kInvalidArgument, "CommitPart needs a version of kind part");
+  }
+  if (part_number < 1 || part_number > 10000) {
+    return MakeError(Errc::kInvalidArgument, "part numbers are 1..10000");
+  }
+  const int64_t now_unix_ms = clock_.NowUnixMs();
+  std::lock_guard lock(mu_);
+  META_TRY(SetSync(Sync::kFull));
+  Db& db = *db_;
+  Txn txn(db);
+  META_TRY(txn.Begin(Txn::Mode::kWrite));
+  auto upload = sqlite::LoadUpload(db, upload_id);
+  if (!upload) {
+    if (upload.error().code != Errc::kNotFound) return upload.error();
+    // Completed or aborted meanwhile: abort the part's write in this same
+    // transaction so its shards are not leaked.
+    META_TRY(sqlite::RemovePendingWrite(db, part.version_id, now_unix_ms));
+    META_TRY(txn.Commit());
+    return upload.error();
+  }
+  META_ASSIGN_OR_RETURN(const bool committed, VersionExists(db, part.version_id));
+  if (committed) {
+    return MakeError(Errc::kAlreadyExists, "version " + part.version_id + " already committed");
+  }
+  META_ASSIGN_OR_RETURN(const bool pending, PendingWriteExists(db, part.version_id));
+  if (!pending) {
+    return MakeError(Errc::kConflict,
+                     "write of part " + part.version_id + " was aborted before it could commit");
+  }
+  META_TRY(sqlite::InsertVersion(db, part));
+  META_TRY(sqlite::LinkPart(db, upload_id, part_number, part.version_id, now_unix_ms));
+  META_TRY(sqlite::RemovePendingWrite(db, part.version_id, now_unix_ms));
+  return txn.Commit();
+}
+
+Result<std::vector<UploadedPartRecord>> SqliteStore::ListParts(const std::string& upload_id,
+                                                               int after_part_number, int limit) {
+  META_TRY(CheckLimit(limit));
+  return Transact(Txn::Mode::kRead, [&](Db& db) -> Result<std::vector<UploadedPartRecord>> {
+    META_TRY(sqlite::LoadUpload(db, upload_id));
+    return sqlite::LoadParts(db, upload_id, after_part_number, limit);
+  });
+}
+
+Result<UploadListResult> SqliteStore::ListMultipartUploads(const std::string& bucket,
+                                                           const UploadListQuery& query) {
+  return Transact(Txn::Mode::kRead, [&](Db& db) -> Result<UploadListResult> {
+    META_ASSIGN_OR_RETURN(const bool exists, sqlite::BucketExists(db, bucket));
+    if (!exists) return NotFound("bucket " + bucket + " does not exist");
+    return sqlite::ListUploads(db, bucket, query);
+  });
+}
+
+Result<std::vector<std::string>> SqliteStore::CompleteMultipartUpload(
+    const ObjectVersion& version, const std::vector<std::pair<int, std::string>>& parts) {
+  META_TRY(sqlite::ValidateVersion(version));
+  if (version.kind != VersionKind::kMultipart) {
+    return MakeError(Errc::kInvalidArgument, "a completed upload is a version of kind multipart");
+  }
+  const int64_t now_unix_ms = clock_.NowUnixMs();
+  return Transact(Txn::Mode::kWrite, [&](Db& db) -> Result<std::vector<std::string>> {
+    META_ASSIGN_OR_RETURN(const MultipartUpload upload, sqlite::LoadUpload(db, version.version_id));
+    if (upload.bucket != version.bucket || upload.key != version.key) {
+      return MakeError(Errc::kInvalidArgument, "upload " + upload.upload_id + " is for another key");
+    }
+    META_ASSIGN_OR_RETURN(const uint64_t size, sqlite::AdoptParts(db, upload.upload_id, parts, now_unix_ms));
+    if (size != version.size_bytes) {
+      return MakeError(Errc::kConflict, "the parts hold " + std::to_string(size) + " bytes, not " +
+                                            std::to_string(version.size_bytes));
+    }
+    std::vector<std::string> replaced;
+    META_ASSIGN_OR_RETURN(const Versioning versioning, sqlite::LoadBucketVersioning(db, version.bucket));
+    ObjectVersion placed = version;
+    placed.null_version = versioning != Versioning::kEnabled;
+    META_ASSIGN_OR_RETURN(const int64_t seq,
+                          sqlite::MakeRoomForNewVersion(db, version.bucket, version.key,
+                                                        placed.null_version, now_unix_ms, &replaced));
+    META_TRY(sqlite::InsertVersion(db, placed, seq));
+    return replaced;
+  });
+}
+
+Status SqliteStore::AbortMultipartUpload(const std::string& upload_id) {
+  const int64_t now_unix_ms = clock_.NowUnixMs();
+  return Transact(Txn::Mode::kWrite, [&](Db& db) -> Status {
+    META_TRY(sqlite::LoadUpload(db, upload_id));
+    return sqlite::RemoveUpload(db, upload_id, now_unix_ms);
+  });
+}
+
+Result<std::vector<MultipartUpload>> SqliteStore::ExpiredMultipartUploads(
+    int64_t initiated_before_unix_ms, int limit) {
+  META_TRY(CheckLimit(limit));
+  return Transact(Txn::Mode::kRead, [&](Db& db) -> Result<std::vector<MultipartUpload>> {
+    return sqlite::LoadExpiredUploads(db, initiated_before_unix_ms, limit);
   });
 }
 
@@ -611,6 +773,54 @@ Result<AccessKey> SqliteStore::GetAccessKey(const std::string& access_key_id) {
     META_ASSIGN_OR_RETURN(const bool has_row, stmt.Step());
     if (!has_row) return NotFound("access key " + access_key_id + " does not exist");
     return AccessKey{stmt.ColumnText(0), stmt.ColumnText(1), stmt.ColumnText(2)};
+  });
+}
+
+// --- Reporting ----------------------------------------------------------------
+
+Result<std::map<int, int64_t>> SqliteStore::CountVersionsBySpareShards() {
+  return Transact(Txn::Mode::kRead, [&](Db& db) -> Result<std::map<int, int64_t>> {
+    // Every row with shards starts at m spare (EXISTS: multipart and
+    // delete-marker rows own no shards and have no margin of their own)...
+    std::map<int, int64_t> by_spare;
+    Stmt all = db.Prepare(R"sql(
+SELECT v.m, count(*) FROM object_versions AS v
+WHERE EXISTS (SELECT 1 FROM shards AS s WHERE s.version_id = v.version_id)
+GROUP BY v.m)sql");
+    while (true) {
+      META_ASSIGN_OR_RETURN(const bool has_row, all.Step());
+      if (!has_row) break;
+      by_spare[static_cast<int>(all.ColumnInt(0))] += all.ColumnInt(1);
+    }
+    // ...then the damaged ones (through the partial index shards_not_ok, so
+    // this part follows the damage, not the catalogue) move from m to what
+    // they really have.
+    Stmt damaged = db.Prepare(R"sql(
+SELECT m, spare_shards, count(*) FROM (
+  SELECT v.m AS m,
+         (SELECT count(*) FROM shards AS s
+          WHERE s.version_id = v.version_id AND s.state = 'ok') - v.k AS spare_shards
+  FROM (SELECT DISTINCT version_id FROM shards WHERE state != 'ok') AS u
+  JOIN object_versions AS v ON v.version_id = u.version_id)
+GROUP BY m, spare_shards)sql");
+    while (true) {
+      META_ASSIGN_OR_RETURN(const bool has_row, damaged.Step());
+      if (!has_row) break;
+      const int64_t count = damaged.ColumnInt(2);
+      by_spare[static_cast<int>(damaged.ColumnInt(0))] -= count;
+      by_spare[static_cast<int>(damaged.ColumnInt(1))] += count;
+    }
+    std::erase_if(by_spare, [](const auto& entry) { return entry.second == 0; });
+    return by_spare;
+  });
+}
+
+Result<int64_t> SqliteStore::CountGcQueue() {
+  return Transact(Txn::Mode::kRead, [&](Db& db) -> Result<int64_t> {
+    Stmt stmt = db.Prepare("SELECT count(*) FROM gc_queue");
+    META_ASSIGN_OR_RETURN(const bool has_row, stmt.Step());
+    if (!has_row) return MakeError(Errc::kInternal, "sqlite: count returned no row");
+    return stmt.ColumnInt(0);
   });
 }
 

@@ -323,10 +323,10 @@ TEST_F(MetaStoreTest, CommitIntoVanishedBucketAbortsThePendingWrite) {
 
 TEST_F(MetaStoreTest, DeleteObjectQueuesItsShards) {
   ASSERT_OK(Commit(MakeVersion("b", "k", 1)));
-  ASSERT_OK(store_->DeleteObject("b", "k"));
+  ASSERT_OK(store_->DeleteObject("b", "k", "", 0));
   EXPECT_ERRC(store_->GetObject("b", "k"), Errc::kNotFound);
-  EXPECT_ERRC(store_->DeleteObject("b", "k"), Errc::kNotFound);
-  EXPECT_ERRC(store_->DeleteObject("nope", "k"), Errc::kNotFound);
+  EXPECT_ERRC(store_->DeleteObject("b", "k", "", 0), Errc::kNotFound);
+  EXPECT_ERRC(store_->DeleteObject("nope", "k", "", 0), Errc::kNotFound);
   std::vector<GcItem> gc = Gc();
   ASSERT_EQ(gc.size(), 3u);
   for (int i = 0; i < 3; ++i) {
@@ -342,7 +342,7 @@ TEST_F(MetaStoreTest, DeleteNonEmptyBucketIsRefused) {
   ObjectVersion version = MakeVersion("b", "k", 1);
   ASSERT_OK(Commit(version));
   EXPECT_ERRC(store_->DeleteBucket("b"), Errc::kConflict);
-  ASSERT_OK(store_->DeleteObject("b", "k"));
+  ASSERT_OK(store_->DeleteObject("b", "k", "", 0));
 
   ObjectVersion pending = MakeVersion("b", "k2", 2);
   ASSERT_OK(store_->BeginWrite(PendingFor(pending, 1)));
@@ -514,7 +514,7 @@ TEST_F(MetaStoreTest, MoveShardsIsCompareAndSetAndNeverLeaksACopy) {
   EXPECT_TRUE(Gc().empty());
 
   // The version is deleted while a repair copies a shard: the copy goes.
-  ASSERT_OK(store_->DeleteObject("b", "k"));
+  ASSERT_OK(store_->DeleteObject("b", "k", "", 0));
   for (const GcItem& item : Gc()) ASSERT_OK(store_->CompleteGcItem(item.id));
   applied = store_->MoveShards({ShardMove{id, 1, "n1", "n5", ShardState::kOk},
                                 ShardMove{id, 0, "n7", "n7", ShardState::kMissing}});
@@ -591,7 +591,7 @@ TEST_F(MetaStoreTest, PersistsAcrossReopen) {
   version.user_metadata = {{"a", "b"}};
   ASSERT_OK(Commit(version));
   ASSERT_OK(store_->BeginWrite(PendingFor(MakeVersion("b", "p", 2), 7)));
-  ASSERT_OK(store_->DeleteObject("b", "k"));
+  ASSERT_OK(store_->DeleteObject("b", "k", "", 0));
   ASSERT_OK(Commit(version = MakeVersion("b", "k", 3)));
   Open();
   Open();  // migrations are idempotent

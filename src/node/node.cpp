@@ -10,15 +10,18 @@
 #include "net/http.h"
 #include "node/node_api.h"
 #include "node/node_service.h"
+#include "node/scrubber.h"
 #include "storage/shard_store.h"
 
 namespace holdfast::node {
 namespace {
 
-// Announces the node to the gateway until `stopping` is set. Failures are
-// logged once per outage, not once per attempt.
+// Announces the node to the gateway until `stopping` is set, with the
+// scrub's counters and the corrupt shards it has not had acknowledged yet.
+// Failures are logged once per outage, not once per attempt.
 net::Task<void> HeartbeatLoop(const NodeOptions& options, std::string endpoint,
-                              storage::ShardStore& store, const std::atomic<bool>& stopping) {
+                              storage::ShardStore& store, Scrubber& scrubber,
+                              const std::atomic<bool>& stopping) {
   net::ConnectionPool pool(std::chrono::milliseconds(2000), 1);
   net::Headers headers;
   headers.Set("Authorization", AuthorizationValue(options.cluster_secret));
@@ -29,10 +32,20 @@ net::Task<void> HeartbeatLoop(const NodeOptions& options, std::string endpoint,
     Heartbeat beat{options.id,           options.provider,  options.site,
                    endpoint,             usage.capacity_bytes, usage.available_bytes,
                    usage.used_bytes,     usage.shard_count, store.read_only()};
+    beat.scrub = scrubber.Stats();
+    beat.corrupt_shards = scrubber.PendingReports(kMaxCorruptShardsPerHeartbeat);
     auto response = co_await net::Fetch(&pool, options.gateway_endpoint, "POST", kHeartbeatPath,
                                         headers, EncodeHeartbeat(beat),
                                         std::chrono::milliseconds(5000));
     bool failing = !response || response->status != 200;
+    if (!failing && !beat.corrupt_shards.empty()) {
+      auto reply = DecodeHeartbeatReply(response->body);
+      if (reply) {
+        scrubber.Acknowledge(reply->acknowledged_corrupt_shards);
+      } else {
+        HF_LOG_WARN("gateway {}: {}", options.gateway_endpoint, reply.error().message);
+      }
+    }
     if (failing && !was_failing) {
       HF_LOG_WARN("heartbeat to gateway {} failed: {}", options.gateway_endpoint,
                   response ? "HTTP " + std::to_string(response->status) + " " + response->body
@@ -59,13 +72,18 @@ int RunNode(const NodeOptions& options) {
                  store.error().message);
     return 1;
   }
+  Scrubber scrubber(**store,
+                    ScrubOptions{options.scrub_bytes_per_second, options.scrub_interval,
+                                 options.data_dir / "scrub-progress.json"},
+                    SystemClock());
   boost::asio::thread_pool blocking_pool(4);
   net::IoPool io(2);
   net::ServerOptions server_options;
   server_options.bind_address = options.listen_address;
   server_options.port = options.port;
   auto server = net::HttpServer::Start(
-      io, server_options, MakeNodeHandler(**store, options.cluster_secret, blocking_pool));
+      io, server_options,
+      MakeNodeHandler(**store, options.cluster_secret, blocking_pool, &scrubber));
   if (!server) {
     HF_LOG_ERROR("cannot listen on {}:{}: {}", options.listen_address, options.port,
                  server.error().message);
@@ -86,10 +104,12 @@ int RunNode(const NodeOptions& options) {
   });
   if (!options.gateway_endpoint.empty()) {
     boost::asio::co_spawn(io.context(0),
-                          HeartbeatLoop(options, endpoint, **store, stopping),
+                          HeartbeatLoop(options, endpoint, **store, scrubber, stopping),
                           boost::asio::detached);
   }
+  scrubber.Start();
   io.Join();
+  scrubber.Stop();
   blocking_pool.join();
   return 0;
 }

@@ -15,11 +15,16 @@
 //
 // Nodes announce themselves to the gateway with
 //   POST /_holdfast/v1/heartbeat   body: Heartbeat as JSON, same Authorization
+//                                  200 HeartbeatReply as JSON
+// Heartbeats also carry the node's scrub counters and the shards its scrub
+// found corrupt; each such shard is re-sent until a reply acknowledges it
+// (so a lost reply or a gateway restart loses no report).
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 
@@ -33,6 +38,21 @@ inline std::string AuthorizationValue(std::string_view cluster_secret) {
   return std::string(kAuthScheme) + std::string(cluster_secret);
 }
 
+// What the node's scrubber (node/scrubber.h) has done since the node started.
+struct ScrubStats {
+  uint64_t rate_limit_bytes_per_second = 0;  // 0: scrubbing is off
+  uint64_t bytes_verified = 0;
+  uint64_t shards_verified = 0;   // found clean
+  uint64_t corrupt_found = 0;     // failed verification and quarantined
+  uint64_t read_errors = 0;       // shards that could not be opened; retried next pass
+  uint64_t passes_completed = 0;
+  int64_t last_pass_completed_unix_ms = 0;  // 0: none yet
+};
+
+// At most this many corrupt shard ids go in one heartbeat; the rest follow
+// in later ones.
+inline constexpr size_t kMaxCorruptShardsPerHeartbeat = 256;
+
 // What a node reports about itself every heartbeat interval.
 struct Heartbeat {
   std::string id;
@@ -44,10 +64,26 @@ struct Heartbeat {
   uint64_t used_bytes = 0;
   uint64_t shard_count = 0;
   bool read_only = false;
+  ScrubStats scrub;
+  // Shard ids the scrub found corrupt and quarantined, not yet acknowledged.
+  std::vector<std::string> corrupt_shards;
 };
 
 std::string EncodeHeartbeat(const Heartbeat& heartbeat);
+// Rejects more than kMaxCorruptShardsPerHeartbeat corrupt shards or an
+// invalid shard id among them.
 Result<Heartbeat> DecodeHeartbeat(std::string_view json);
+
+// The gateway's answer to a heartbeat.
+struct HeartbeatReply {
+  // Corrupt shard reports the gateway has dealt with (recorded the shard as
+  // missing, or found that the catalogue no longer keeps it on this node):
+  // the node stops sending them.
+  std::vector<std::string> acknowledged_corrupt_shards;
+};
+
+std::string EncodeHeartbeatReply(const HeartbeatReply& reply);
+Result<HeartbeatReply> DecodeHeartbeatReply(std::string_view json);
 
 // Node ids, provider and site names: 1-64 chars of [A-Za-z0-9._-].
 bool IsValidLabel(std::string_view label);

@@ -8,6 +8,7 @@
 #include "common/digest.h"
 #include "common/log.h"
 #include "node/node_api.h"
+#include "node/scrubber.h"
 #include "storage/shard_stream.h"
 
 namespace holdfast::node {
@@ -70,8 +71,9 @@ uint64_t ParseUint(const std::vector<std::pair<std::string, std::string>>& query
 
 class NodeService {
  public:
-  NodeService(storage::ShardStore& store, std::string secret, boost::asio::thread_pool& pool)
-      : store_(store), secret_(std::move(secret)), pool_(pool) {}
+  NodeService(storage::ShardStore& store, std::string secret, boost::asio::thread_pool& pool,
+              Scrubber* scrubber)
+      : store_(store), secret_(std::move(secret)), pool_(pool), scrubber_(scrubber) {}
 
   Task<void> Handle(net::Request& request, net::BodyReader& body, net::ResponseWriter& out) {
     auto auth = request.headers.Get("Authorization");
@@ -201,6 +203,7 @@ class NodeService {
                        net::ResponseWriter& out) {
     auto reader = store_.OpenShard(shard_id);
     if (!reader) {
+      if (reader.error().code == Errc::kCorrupt) SuspectShard(shard_id);
       co_await SendError(out, StatusFor(reader.error()), reader.error().message);
       co_return;
     }
@@ -223,13 +226,19 @@ class NodeService {
       co_await SendError(out, 416, "block range outside the shard");
       co_return;
     }
-    co_await StreamBlocks(**reader, first, count, out);
+    co_await StreamBlocks(shard_id, **reader, first, count, out);
+  }
+
+  // The scrubber verifies the whole shard and takes it out of service if it
+  // is corrupt, so later reads do not stumble over it again.
+  void SuspectShard(const std::string& shard_id) {
+    if (scrubber_ != nullptr) scrubber_->Suspect(shard_id);
   }
 
   // Sends each block verified, or an error frame for a block that fails
   // verification, so the reader can take that block from another shard.
-  Task<void> StreamBlocks(storage::ShardReader& reader, uint64_t first, uint64_t count,
-                          net::ResponseWriter& out) {
+  Task<void> StreamBlocks(std::string shard_id, storage::ShardReader& reader, uint64_t first,
+                          uint64_t count, net::ResponseWriter& out) {
     net::Headers headers;
     headers.Set("Content-Type", "application/octet-stream");
     if (!co_await out.WriteHead(200, headers, std::nullopt)) co_return;
@@ -244,8 +253,9 @@ class NodeService {
         if (!co_await out.WriteBody(AsBytes(prefix))) co_return;
         if (!co_await out.WriteBody(block)) co_return;
       } else {
-        HF_LOG_WARN("block {} of a shard failed verification: {}", index,
+        HF_LOG_WARN("block {} of shard {} failed verification: {}", index, shard_id,
                     checksum.error().message);
+        SuspectShard(shard_id);
         storage::AppendErrorFrame(index, checksum.error().message, &prefix);
         if (!co_await out.WriteBody(AsBytes(prefix))) co_return;
       }
@@ -266,13 +276,15 @@ class NodeService {
   storage::ShardStore& store_;
   const std::string secret_;
   boost::asio::thread_pool& pool_;
+  Scrubber* const scrubber_;
 };
 
 }  // namespace
 
 net::Handler MakeNodeHandler(storage::ShardStore& store, std::string cluster_secret,
-                             boost::asio::thread_pool& blocking_pool) {
-  auto service = std::make_shared<NodeService>(store, std::move(cluster_secret), blocking_pool);
+                             boost::asio::thread_pool& blocking_pool, Scrubber* scrubber) {
+  auto service =
+      std::make_shared<NodeService>(store, std::move(cluster_secret), blocking_pool, scrubber);
   return [service](net::Request& request, net::BodyReader& body,
                    net::ResponseWriter& out) -> Task<void> {
     co_await service->Handle(request, body, out);

@@ -12,9 +12,12 @@
 
 namespace holdfast::node {
 
-// Handles one internal API request. `store` and `blocking_pool` must outlive
-// the returned handler. Thread-safe.
+class Scrubber;
+
+// Handles one internal API request. `store`, `blocking_pool` and `scrubber`
+// must outlive the returned handler; shards that fail verification while
+// being served are handed to `scrubber` (may be null). Thread-safe.
 net::Handler MakeNodeHandler(storage::ShardStore& store, std::string cluster_secret,
-                             boost::asio::thread_pool& blocking_pool);
+                             boost::asio::thread_pool& blocking_pool, Scrubber* scrubber);
 
 }  // namespace holdfast::node

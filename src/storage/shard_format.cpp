@@ -88,7 +88,7 @@ class FieldReader {
 };
 
 json FooterToJson(const ShardFooter& footer) {
-  return {
+  json object = {
       {"format_version", footer.format_version},
       {"bucket", footer.bucket},
       {"key", footer.key},
@@ -102,6 +102,11 @@ json FooterToJson(const ShardFooter& footer) {
       {"block_count", footer.block_count},
       {"created_unix_ms", footer.created_unix_ms},
   };
+  if (footer.part_number > 0) {
+    object["upload_id"] = footer.upload_id;
+    object["part_number"] = footer.part_number;
+  }
+  return object;
 }
 
 std::string Dump(const json& object) {
@@ -132,6 +137,10 @@ Result<ShardFooter> ParseFooter(std::string_view text, json* object) {
   fields.Integer("block_size_bytes", &footer.block_size_bytes);
   fields.Integer("block_count", &footer.block_count);
   fields.Integer("created_unix_ms", &footer.created_unix_ms);
+  if (object->contains("part_number")) {
+    fields.Integer("part_number", &footer.part_number, 1, 10000);
+    fields.String("upload_id", &footer.upload_id);
+  }
   if (fields.error()) return *fields.error();
   if (footer.format_version != format::kFormatVersion) {
     return FooterError("unsupported format_version " + std::to_string(footer.format_version));

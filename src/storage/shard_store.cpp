@@ -3,6 +3,7 @@
 // Layout under data_dir:
 //   shards/<first two hex digits of the id>/<shard id>   committed shards
 //   tmp/<shard id>.<random>.tmp                          writes in progress
+//   quarantine/<shard id>                                failed a scrub
 // Anything in tmp/ at Open() is a write that never committed and is deleted.
 #include "storage/shard_store.h"
 
@@ -49,6 +50,7 @@ struct StoreState {
   std::string data_dir;
   std::string shards_dir;
   std::string tmp_dir;
+  std::string quarantine_dir;
   FsyncFn fsync_fn;
   std::atomic<bool> read_only{false};
 
@@ -64,6 +66,9 @@ struct StoreState {
   }
   std::string ShardPath(std::string_view shard_id) const {
     return ShardDir(shard_id) + "/" + std::string(shard_id);
+  }
+  std::string QuarantinePath(std::string_view shard_id) const {
+    return quarantine_dir + "/" + std::string(shard_id);
   }
 
   Status CheckWritable() const {
@@ -272,6 +277,9 @@ Status PosixShardWriter::Publish() {
     }
     state_->used_bytes += file_bytes_;
   }
+  // The shard is whole here again: a copy quarantined by a scrub is no
+  // longer needed (nearly always absent; one failed lookup per commit).
+  ::unlink(state_->QuarantinePath(shard_id_).c_str());
   return state_->SyncDir(dir);
 }
 
@@ -281,6 +289,7 @@ class PosixShardReader final : public ShardReader {
       : shard_id_(std::move(shard_id)), fd_(std::move(fd)), footer_(std::move(footer)) {}
 
   const ShardFooter& footer() const override { return footer_; }
+  int raw_fd() const { return fd_.get(); }
 
   Result<uint64_t> ReadBlock(uint64_t block_index, std::span<uint8_t> out) override {
     // Built only on failure: this is the GET hot path.
@@ -374,13 +383,15 @@ bool IsShardDirName(std::string_view name) {
   return name.size() == 2 && hex(name[0]) && hex(name[1]);
 }
 
-// Calls `visit(id, entry)` for every committed shard file under shards/.
+// Calls `visit(id, entry)` for every committed shard file under shards/, or
+// only under shards/<only_dir>/ if that is not empty.
 template <typename Visit>
-Status ForEachShard(const StoreState& state, Visit visit) {
+Status ForEachShard(const StoreState& state, Visit visit, std::string_view only_dir = "") {
   std::error_code ec;
   for (fs::directory_iterator dirs(state.shards_dir, ec), end; !ec && dirs != end;
        dirs.increment(ec)) {
     std::string dir_name = dirs->path().filename().string();
+    if (!only_dir.empty() && dir_name != only_dir) continue;
     if (!IsShardDirName(dir_name) || !dirs->is_directory(ec)) continue;
     for (fs::directory_iterator files(dirs->path(), ec); !ec && files != end; files.increment(ec)) {
       std::string name = files->path().filename().string();
@@ -437,11 +448,15 @@ class PosixShardStore final : public ShardStore {
     if (Status writable = state_->CheckWritable(); !writable) return writable;
     if (!IsValidShardId(shard_id)) return InvalidId(shard_id);
     std::string path = state_->ShardPath(shard_id);
+    // GC removes a shard that was rebuilt elsewhere: its quarantined copy,
+    // if a scrub left one, goes too.
+    const bool unquarantined = ::unlink(state_->QuarantinePath(shard_id).c_str()) == 0;
     {
       std::lock_guard lock(state_->mu);
       struct stat st;
       if (::stat(path.c_str(), &st) != 0 || ::unlink(path.c_str()) != 0) {
         if (errno == ENOENT) {
+          if (unquarantined) return Status::Ok();
           return MakeError(Errc::kNotFound, "shard " + std::string(shard_id) + " not found");
         }
         return IoError("removing " + path, errno);
@@ -452,11 +467,30 @@ class PosixShardStore final : public ShardStore {
     return state_->SyncDir(state_->ShardDir(shard_id));
   }
 
-  Result<std::vector<std::string>> List() override {
+  Result<std::vector<std::string>> List(std::string_view id_prefix) override {
     std::vector<std::string> ids;
     Status listed = ForEachShard(
-        *state_, [&](const std::string& id, const fs::directory_entry&) { ids.push_back(id); });
+        *state_,
+        [&](const std::string& id, const fs::directory_entry&) {
+          if (id.starts_with(id_prefix)) ids.push_back(id);
+        },
+        id_prefix.size() >= 2 ? id_prefix.substr(0, 2) : std::string_view());
     if (!listed) return listed.error();
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  }
+
+  Result<ScrubOutcome> Scrub(std::string_view shard_id, const ScrubPacer& pace) override;
+
+  Result<std::vector<std::string>> ListQuarantined() override {
+    std::vector<std::string> ids;
+    std::error_code ec;
+    for (fs::directory_iterator it(state_->quarantine_dir, ec), end; !ec && it != end;
+         it.increment(ec)) {
+      std::string name = it->path().filename().string();
+      if (IsValidShardId(name)) ids.push_back(std::move(name));
+    }
+    if (ec) return IoError("listing " + state_->quarantine_dir, ec.value());
     std::sort(ids.begin(), ids.end());
     return ids;
   }
@@ -481,6 +515,76 @@ class PosixShardStore final : public ShardStore {
  private:
   std::shared_ptr<StoreState> state_;
 };
+
+// Verifies an open shard file as a reader would, every block in turn.
+// kCorrupt (or kIo for a block that cannot be read) on the first failure;
+// nullopt if `pace` asked to stop.
+std::optional<Status> VerifyShardFile(UniqueFd fd, std::string_view shard_id,
+                                      const ScrubPacer& pace, uint64_t* bytes_read) {
+  // Cached pages are dropped first, so the bytes verified are the ones on
+  // the medium, and afterwards, so the scrub's reads do not push client
+  // reads' pages out of the cache.
+  ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED);
+  struct DropCachedPagesAtExit {
+    int fd;
+    ~DropCachedPagesAtExit() { ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED); }
+  };
+  // The tail and footer are a few hundred bytes: not worth pacing.
+  auto footer = ReadFooter(fd.get(), shard_id);
+  if (!footer) return Status(footer.error());
+  PosixShardReader reader(std::string(shard_id), std::move(fd), *footer);
+  DropCachedPagesAtExit drop{reader.raw_fd()};  // runs before the reader closes the file
+  std::vector<uint8_t> block(footer->block_size_bytes);
+  const uint64_t record_bytes = uint64_t{footer->block_size_bytes} + format::kBlockChecksumBytes;
+  for (uint64_t index = 0; index < footer->block_count; ++index) {
+    if (!pace(record_bytes)) return std::nullopt;
+    auto checksum = reader.ReadBlock(index, block);
+    if (!checksum) return Status(checksum.error());
+    *bytes_read += record_bytes;
+  }
+  return Status::Ok();
+}
+
+Result<ScrubOutcome> PosixShardStore::Scrub(std::string_view shard_id, const ScrubPacer& pace) {
+  if (!IsValidShardId(shard_id)) return InvalidId(shard_id);
+  const std::string path = state_->ShardPath(shard_id);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    if (errno == ENOENT) {
+      return MakeError(Errc::kNotFound, "shard " + std::string(shard_id) + " not found");
+    }
+    return IoError("opening " + path, errno);
+  }
+  struct stat opened;
+  if (::fstat(fd.get(), &opened) != 0) return IoError("stat of " + path, errno);
+  ScrubOutcome outcome;
+  std::optional<Status> verified =
+      VerifyShardFile(std::move(fd), shard_id, pace, &outcome.bytes_read);
+  if (!verified) {
+    outcome.verdict = ScrubVerdict::kStopped;
+    return outcome;
+  }
+  if (verified->ok()) return outcome;  // kClean
+  outcome.problem = verified->error().message;
+  // Only the very file that failed goes: a shard rebuilt under the same id
+  // while it was read (the rename happens under `mu`) is left alone.
+  std::lock_guard lock(state_->mu);
+  struct stat now;
+  if (::stat(path.c_str(), &now) != 0 || now.st_ino != opened.st_ino ||
+      now.st_dev != opened.st_dev) {
+    outcome.verdict = ScrubVerdict::kGone;
+    return outcome;
+  }
+  // Not fsynced: after a crash the file is back in shards/ and the next
+  // scrub finds it again.
+  if (::rename(path.c_str(), state_->QuarantinePath(shard_id).c_str()) != 0) {
+    return IoError("moving " + path + " to quarantine", errno);
+  }
+  --state_->shard_count;
+  state_->used_bytes -= std::min<uint64_t>(state_->used_bytes, now.st_size);
+  outcome.verdict = ScrubVerdict::kQuarantined;
+  return outcome;
+}
 
 // Deletes everything in tmp/: writes that were in progress when the node
 // stopped. Nothing else can be writing yet, since the store is not open.
@@ -510,12 +614,13 @@ Result<std::unique_ptr<ShardStore>> OpenShardStoreWithFsync(const fs::path& data
   state->data_dir = data_dir.string();
   state->shards_dir = state->data_dir + "/shards";
   state->tmp_dir = state->data_dir + "/tmp";
+  state->quarantine_dir = state->data_dir + "/quarantine";
   state->fsync_fn = std::move(fsync_fn);
 
   std::error_code ec;
   fs::create_directories(data_dir, ec);
   if (ec) return IoError("creating " + state->data_dir, ec.value());
-  for (const std::string& dir : {state->shards_dir, state->tmp_dir}) {
+  for (const std::string& dir : {state->shards_dir, state->tmp_dir, state->quarantine_dir}) {
     if (Status made = MakeDir(dir); !made) return made.error();
   }
   // Also makes durable any shards/xx/ whose creator crashed before its fsync.

@@ -19,12 +19,18 @@
 // Shard ids are validated against a strict pattern (IsValidShardId), so no
 // request can name a path outside the store's directory.
 //
+// Scrubbing (Scrub) reads a whole shard back and verifies it; a shard that
+// fails is moved to quarantine/: out of service (never served, listed,
+// counted or scrubbed again) but kept until the shard is committed here again
+// or removed, i.e. until redundancy no longer depends on its good blocks.
+//
 // Thread-safety: ShardStore methods may be called from many threads at once;
 // a ShardWriter or ShardReader is used by one thread at a time.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -49,6 +55,11 @@ struct ShardFooter {
   uint32_t block_size_bytes = 0;
   uint64_t block_count = 0;    // blocks in this shard (= stripes of the object)
   int64_t created_unix_ms = 0;
+  // Optional: set on the shards of one part of a multipart upload, whose
+  // version_id, object_size_bytes and etag are then the part's own. The
+  // upload id is also the id of the multipart version the part ends up in.
+  std::string upload_id;
+  int part_number = 0;  // 1..10000; 0 = not a part
 };
 
 std::string EncodeFooterJson(const ShardFooter& footer);
@@ -74,7 +85,8 @@ class ShardWriter {
   // (the bytes were damaged in transit) and nothing is written.
   virtual Status AppendBlock(std::span<const uint8_t> payload, uint64_t checksum) = 0;
   // Writes the footer and makes the shard durable and visible under its id,
-  // replacing any earlier shard with the same id. footer.block_count and
+  // replacing any earlier shard with the same id (and deleting a quarantined
+  // copy of it: the shard is whole here again). footer.block_count and
   // footer.block_size_bytes must match what was appended.
   virtual Status Commit(const ShardFooter& footer) = 0;
   virtual uint64_t blocks_written() const = 0;
@@ -91,6 +103,25 @@ class ShardReader {
   // unspecified bytes that must not be used.
   virtual Result<uint64_t> ReadBlock(uint64_t block_index, std::span<uint8_t> out) = 0;
 };
+
+// What scrubbing one shard found (ShardStore::Scrub).
+enum class ScrubVerdict {
+  kClean,        // tail, footer and every block verified
+  kQuarantined,  // failed verification (or a block could not be read at all)
+                 // and was moved to quarantine/
+  kGone,         // removed or replaced while it was being read: not judged
+  kStopped,      // the pacer asked to stop before the end: not judged
+};
+
+struct ScrubOutcome {
+  ScrubVerdict verdict = ScrubVerdict::kClean;
+  uint64_t bytes_read = 0;
+  std::string problem;  // for kQuarantined: what failed
+};
+
+// Called before each read of `bytes` bytes while scrubbing; may sleep to pace
+// the scrub. Returning false stops it (kStopped).
+using ScrubPacer = std::function<bool(uint64_t bytes)>;
 
 struct StoreUsage {
   uint64_t shard_count = 0;
@@ -113,10 +144,26 @@ class ShardStore {
                                                       uint32_t block_size_bytes) = 0;
   // kNotFound if absent; kCorrupt if the footer or tail fails verification.
   virtual Result<std::unique_ptr<ShardReader>> OpenShard(std::string_view shard_id) = 0;
-  // Removes a committed shard durably. kNotFound if absent.
+  // Removes a committed shard durably, and its quarantined copy if any.
+  // kNotFound if neither exists.
   virtual Status Remove(std::string_view shard_id) = 0;
-  // Ids of all committed shards.
-  virtual Result<std::vector<std::string>> List() = 0;
+  // Ids of the committed shards whose id starts with `id_prefix`, sorted
+  // ("" = all). A prefix of two or more hex digits reads one directory only,
+  // so a walk over "00".."ff" never holds the whole store's ids in memory.
+  virtual Result<std::vector<std::string>> List(std::string_view id_prefix) = 0;
+  // Reads committed shard `shard_id` end to end through a file descriptor of
+  // its own and verifies tail, footer and every block checksum. Holds no lock
+  // while reading: reads, writes and removals of the shard go on meanwhile.
+  // Cached pages of the file are dropped before and after, so the bytes
+  // verified are the ones on the medium and the scrub does not evict the
+  // page cache's hot set with its own reads. A shard that fails is moved to
+  // quarantine/ (kQuarantined) -- unless the file under its id was replaced
+  // or removed meanwhile (kGone): only the file that was read is judged.
+  // kNotFound if absent; kIo if it cannot be opened (left in place).
+  virtual Result<ScrubOutcome> Scrub(std::string_view shard_id, const ScrubPacer& pace) = 0;
+  // Ids of the shards in quarantine/: found corrupt by a scrub and neither
+  // committed here again nor removed since.
+  virtual Result<std::vector<std::string>> ListQuarantined() = 0;
   virtual StoreUsage Usage() = 0;
   // True after an fsync failure: the store refuses writes from then on.
   virtual bool read_only() const = 0;

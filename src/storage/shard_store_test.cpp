@@ -165,7 +165,7 @@ TEST_F(ShardStoreTest, RoundTripsSeveralShards) {
   EXPECT_EQ(Errc::kInvalidArgument, (*reader)->ReadBlock(5, buffer).error().code);
   EXPECT_EQ(Errc::kInvalidArgument, (*reader)->ReadBlock(0, buffer.first(10)).error().code);
 
-  auto ids = store_->List();
+  auto ids = store_->List("");
   ASSERT_TRUE(ids.ok());
   EXPECT_EQ((std::vector<std::string>{Id(0), Id(1), Id(47), Id(5)}), *ids);
   // Exact file size: blocks, checksums, footer, tail.
@@ -226,7 +226,7 @@ TEST_F(ShardStoreTest, ReopenCleansTempFilesAndCountsShards) {
   Reopen();
   EXPECT_EQ(0, std::distance(fs::directory_iterator(data_dir_ / "tmp"), {}));
   writer->reset();
-  auto ids = store_->List();
+  auto ids = store_->List("");
   ASSERT_TRUE(ids.ok());
   EXPECT_EQ((std::vector<std::string>{Id(0), Id(1, "ffffffffffffffffffffffffffffffff")}), *ids);
   StoreUsage usage = store_->Usage();
@@ -262,7 +262,7 @@ TEST_F(ShardStoreTest, Remove) {
   ASSERT_TRUE(store_->Remove(Id(4)).ok());
   EXPECT_EQ(Errc::kNotFound, OpenError(Id(4)));
   EXPECT_FALSE(fs::exists(ShardPath(Id(4))));
-  EXPECT_TRUE(store_->List()->empty());
+  EXPECT_TRUE(store_->List("")->empty());
   EXPECT_EQ(Errc::kNotFound, store_->Remove(Id(4)).error().code);
   EXPECT_EQ(Errc::kNotFound, OpenError(Id(9)));
   EXPECT_EQ(0u, store_->Usage().used_bytes);
@@ -281,7 +281,7 @@ TEST_F(ShardStoreTest, DestroyingUncommittedWriterLeavesNothing) {
   }
   EXPECT_EQ(0, std::distance(fs::directory_iterator(data_dir_ / "tmp"), {}));
   EXPECT_EQ(0, std::distance(fs::directory_iterator(data_dir_ / "shards"), {}));
-  EXPECT_TRUE(store_->List()->empty());
+  EXPECT_TRUE(store_->List("")->empty());
   EXPECT_EQ(Errc::kNotFound, OpenError(Id(6)));
   EXPECT_EQ(0u, store_->Usage().shard_count);
 }
@@ -433,7 +433,7 @@ TEST_F(ShardStoreTest, InvalidIdsAreRejectedWithoutTouchingFiles) {
   }
   EXPECT_EQ(entries_before,
             static_cast<size_t>(std::distance(fs::recursive_directory_iterator(root_), {})));
-  EXPECT_EQ(1u, store_->List()->size());
+  EXPECT_EQ(1u, store_->List("")->size());
   for (const std::string& id :
        {Id(0), Id(9), Id(10), Id(47), Id(0, "00000000000000000000000000000000")}) {
     EXPECT_TRUE(IsValidShardId(id)) << id;
@@ -535,7 +535,7 @@ TEST_F(ShardStoreTest, ConcurrentWritersAndReaders) {
   for (auto& thread : threads) thread.join();
   EXPECT_EQ(0, failures.load());
   EXPECT_EQ(uint64_t{kThreads * kShardsPerThread / 2}, store_->Usage().shard_count);
-  EXPECT_EQ(size_t{kThreads * kShardsPerThread / 2}, store_->List()->size());
+  EXPECT_EQ(size_t{kThreads * kShardsPerThread / 2}, store_->List("")->size());
 }
 
 TEST(ShardFooterJson, RoundTripsAndRejectsMalformedFooters) {

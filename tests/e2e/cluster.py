@@ -119,9 +119,9 @@ class DevCluster:
         config = os.path.join(self.data_dir, "aws-config")
         if not os.path.exists(config):
             with open(config, "w") as f:
-                # Multipart uploads are a later milestone: keep `s3 cp` to single PUTs.
+                # awscli's own multipart defaults (8 MiB threshold and parts).
                 f.write("[default]\nregion = us-east-1\nretry_mode = standard\nmax_attempts = 2\n"
-                        "s3 =\n  multipart_threshold = 4GB\n  addressing_style = path\n")
+                        "s3 =\n  addressing_style = path\n")
         env = dict(os.environ)
         env.update({"AWS_ACCESS_KEY_ID": self.info["access_key"],
                     "AWS_SECRET_ACCESS_KEY": self.info["secret_key"],
@@ -175,24 +175,37 @@ class DevCluster:
         return footers
 
     def versions_on_disk(self, bucket):
-        """version id -> {"key", "shards" (files found), "k", "total" (k+m)}
-        for every object version of `bucket` with a shard on a live node."""
+        """version id -> {"key", "object", "shards" (files found), "k", "total" (k+m)}
+        for every erasure-coded version of `bucket` with a shard on a live node.
+        A multipart object's parts are separate entries whose "object" is the
+        upload id (= the object's version id); otherwise "object" is the
+        version id itself."""
         versions = {}
         for f in self.shard_footers():
             if f["bucket"] != bucket:
                 continue
             v = versions.setdefault(f["version_id"], {
-                "key": f["key"], "shards": 0, "k": f["data_shard_count"],
-                "total": f["data_shard_count"] + f["parity_shard_count"]})
+                "key": f["key"], "object": f.get("upload_id") or f["version_id"], "shards": 0,
+                "k": f["data_shard_count"], "total": f["data_shard_count"] + f["parity_shard_count"]})
             v["shards"] += 1
         return versions
+
+    def objects_on_disk(self, bucket):
+        """object version id -> {"key", "complete" (every part has all k+m
+        shards), "readable" (every part has at least k)}."""
+        objects = {}
+        for v in self.versions_on_disk(bucket).values():
+            o = objects.setdefault(v["object"], {"key": v["key"], "complete": True, "readable": True})
+            o["complete"] &= v["shards"] == v["total"]
+            o["readable"] &= v["shards"] >= v["k"]
+        return objects
 
     def disk_matches(self, bucket, keys):
         """True when the disks hold exactly one complete version per key in
         `keys` and nothing else for `bucket` (no orphans, no leftovers)."""
-        versions = self.versions_on_disk(bucket).values()
-        return (sorted(v["key"] for v in versions) == sorted(keys) and
-                all(v["shards"] == v["total"] for v in versions))
+        objects = self.objects_on_disk(bucket).values()
+        return (sorted(o["key"] for o in objects) == sorted(keys) and
+                all(o["complete"] for o in objects))
 
     def gateway_rss_peak_kib(self):
         with open(f"/proc/{self.process.pid}/status") as f:
@@ -218,16 +231,18 @@ class DevCluster:
         """node id -> "up", "suspect", "down" or "lost", as the gateway sees it."""
         return {n["id"]: n["state"] for n in self.status()["nodes"]}
 
-    def start_node(self, node):
+    def start_node(self, node, extra_args=()):
         """Starts a `holdfast node` with the labels and data directory of
         `node` (from dev.json), e.g. a server re-provisioned under its old id
-        after kill_node(). The process belongs to this test; stop() kills it."""
+        after kill_node(), with more `holdfast node` options in `extra_args`.
+        The process belongs to this test; stop() kills it."""
         log = open(os.path.join(self.data_dir, "logs", node["id"] + "-restarted.log"), "ab")
         env = dict(os.environ, HOLDFAST_CLUSTER_SECRET=self.cluster_secret())
         process = subprocess.Popen(
             [self.binary, "node", "--id", node["id"], "--provider", node["provider"],
              "--site", node["site"], "--data-dir", node["data_dir"], "--listen", "127.0.0.1:0",
-             "--gateway", self.endpoint.removeprefix("http://"), "--heartbeat-ms", "250"],
+             "--gateway", self.endpoint.removeprefix("http://"), "--heartbeat-ms", "250",
+             *extra_args],
             stdout=log, stderr=subprocess.STDOUT, env=env)
         self.replacements.append((process, log))
         return process

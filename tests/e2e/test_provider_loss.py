@@ -70,7 +70,7 @@ def test_losing_more_than_the_policy_allows_fails_reads_clearly(cluster, uploade
     # The policy survives one provider plus one more server. Lose two more.
     for node in cluster.nodes_of("provider-b")[:2]:
         cluster.kill_node(node, wipe=True)
-    surviving = {v["key"]: v["shards"] >= v["k"] for v in cluster.versions_on_disk(BUCKET).values()}
+    surviving = {o["key"]: o["readable"] for o in cluster.objects_on_disk(BUCKET).values()}
     assert not all(surviving.values()), "some objects must now have fewer than k shards"
     s3 = cluster.client(retries=1)
     for key, digest in uploaded.items():

@@ -1,7 +1,8 @@
 """The command-line tools people already use, unmodified, against
 `holdfast dev`: rclone (sync, check with hashes, server-side copy) and s3cmd
-(put, get, ls, del). s3cmd runs with --disable-multipart until multipart
-uploads exist (see the notes of issue 3)."""
+(put, get, ls, del). Here s3cmd runs with --disable-multipart so that its
+single-PUT path is covered too; test_multipart.py covers its multipart
+uploads."""
 import os
 import subprocess
 

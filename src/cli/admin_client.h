@@ -1,0 +1,47 @@
+// How operator commands (`holdfast status`, `holdfast drill`) reach a
+// gateway's admin API (docs/admin-api.md): the shared connection flags and
+// one blocking GET.
+//
+// Where the gateway and the cluster secret come from, first match wins:
+//   gateway: --gateway HOST:PORT; the endpoint in DIR/dev.json of --dev-dir;
+//            127.0.0.1:9000.
+//   secret:  --secret-file FILE; cluster_secret in DIR/credentials.json of
+//            --dev-dir; $HOLDFAST_CLUSTER_SECRET.
+// (--dev-dir beats the environment: naming a dev cluster is more specific
+// than a variable left in the shell.)
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <string>
+
+#include "common/result.h"
+
+namespace holdfast::cli {
+
+struct AdminOptions {
+  std::string gateway;  // "" = from --dev-dir or the default
+  std::string secret_file;
+  std::string dev_dir;
+  int timeout_s = 30;
+  bool json = false;
+};
+
+// Registers --gateway, --secret-file, --dev-dir, --timeout-s and --json.
+void AddAdminOptions(CLI::App* cmd, AdminOptions* options, int default_timeout_s);
+
+struct AdminTarget {
+  std::string endpoint;  // host:port
+  std::string secret;
+};
+
+// Resolves the flags as above; kInvalidArgument naming what is missing.
+Result<AdminTarget> ResolveAdminTarget(const AdminOptions& options);
+
+// GET `target` (path and query) with the cluster secret. Returns the body of
+// a 200; any other status becomes an error carrying the gateway's message.
+Result<std::string> AdminGet(const AdminTarget& admin, const std::string& target,
+                             std::chrono::seconds timeout);
+
+}  // namespace holdfast::cli

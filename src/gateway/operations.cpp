@@ -1,0 +1,219 @@
+#include "gateway/operations.h"
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <set>
+
+#include "common/log.h"
+#include "gateway/drill.h"
+#include "gateway/metrics.h"
+
+namespace holdfast::gateway {
+namespace {
+
+using net::Task;
+
+constexpr size_t kDefaultListLimit = 100;
+constexpr size_t kMaxListLimit = 100000;
+
+// Built outside coroutines (GCC 12 and brace-initialised JSON temporaries).
+std::string ErrorJson(const std::string& message) { return nlohmann::json{{"error", message}}.dump(); }
+
+struct DrillRequest {
+  std::vector<std::string> requested;  // the lose= terms as given
+  DrillScenario scenario;
+};
+
+// One lose= term: "provider:P" or "node:N" ("=" is accepted for ":", as
+// the CLI spells it). Marks the nodes it names; false with `why` if it
+// names nothing registered, so a typo cannot predict that nothing happens.
+bool ApplyLoseTerm(const std::string& term, std::vector<DrillNode>* nodes, std::string* why) {
+  const size_t colon = term.find_first_of(":=");
+  const std::string kind = colon == std::string::npos ? "" : term.substr(0, colon);
+  const std::string name = colon == std::string::npos ? "" : term.substr(colon + 1);
+  if ((kind != "provider" && kind != "node") || name.empty()) {
+    *why = "lose=" + term + ": expected provider:NAME or node:ID";
+    return false;
+  }
+  bool matched = false;
+  for (DrillNode& node : *nodes) {
+    if ((kind == "provider" ? node.provider : node.id) == name) {
+      node.named = true;
+      matched = true;
+    }
+  }
+  if (!matched) {
+    *why = "lose=" + term + ": no registered node " +
+           (kind == "provider" ? "belongs to provider " + name : "has id " + name);
+  }
+  return matched;
+}
+
+Result<DrillRequest> ParseDrill(std::string_view query, const std::vector<NodeView>& views,
+                                const placement::DurabilityPolicy& policy) {
+  std::vector<std::pair<std::string, std::string>> params;
+  if (!net::ParseQuery(query, &params)) {
+    return MakeError(Errc::kInvalidArgument, "malformed percent-escape in the query");
+  }
+  DrillRequest request;
+  request.scenario.policy = policy;
+  request.scenario.list_limit = kDefaultListLimit;
+  for (const NodeView& view : views) {
+    DrillNode node;
+    node.id = view.record.id;
+    node.provider = view.record.provider;
+    node.site = view.record.site;
+    node.down = view.health == NodeHealth::kDown;
+    node.writable = view.health == NodeHealth::kUp && !view.read_only;
+    request.scenario.nodes.push_back(std::move(node));
+  }
+  for (const auto& [name, value] : params) {
+    std::string why;
+    if (name == "lose") {
+      if (!ApplyLoseTerm(value, &request.scenario.nodes, &why)) {
+        return MakeError(Errc::kInvalidArgument, why);
+      }
+      request.requested.push_back(value);
+    } else if (name == "limit") {
+      try {
+        size_t used = 0;
+        const unsigned long long limit = std::stoull(value, &used);
+        if (used != value.size() || limit > kMaxListLimit) throw std::out_of_range("limit");
+        request.scenario.list_limit = static_cast<size_t>(limit);
+      } catch (const std::exception&) {
+        return MakeError(Errc::kInvalidArgument,
+                         "limit must be a number from 0 to " + std::to_string(kMaxListLimit));
+      }
+    } else if (name == "repairer_provider") {
+      request.scenario.repairer_provider = value;
+    } else {
+      return MakeError(Errc::kInvalidArgument,
+                       "unknown parameter '" + name + "' (expected lose, limit, repairer_provider)");
+    }
+  }
+  if (request.requested.empty()) {
+    return MakeError(Errc::kInvalidArgument,
+                     "name what to lose: lose=provider:NAME and/or lose=node:ID (repeatable)");
+  }
+  return request;
+}
+
+DrillRate RateFor(const GatewayContext& ctx) {
+  const RepairCounters repair = ctx.repair_stats.Snapshot(ctx.clock.MonotonicMs());
+  if (repair.measured_rate_bytes_per_second > 0) {
+    return DrillRate{repair.measured_rate_bytes_per_second, true};
+  }
+  return DrillRate{double(ctx.settings.repair_bytes_per_second), false};
+}
+
+std::string MergeReporting(const std::string& status_json,
+                           const Result<std::map<int, int64_t>>& by_spare,
+                           const Result<int64_t>& gc_queued, double measured_rate,
+                           const placement::DurabilityPolicy& policy) {
+  nlohmann::json status = nlohmann::json::parse(status_json, nullptr, false);
+  if (!status.is_object()) return status_json;  // StatusJson always makes an object
+  std::string errors;
+  if (by_spare) {
+    nlohmann::json histogram = nlohmann::json::object();
+    int64_t total = 0;
+    for (const auto& [spare, count] : *by_spare) {
+      histogram[std::to_string(spare)] = count;
+      total += count;
+    }
+    status["versions"] = total;
+    status["versions_by_spare_shards"] = histogram;
+  } else {
+    status["versions"] = nullptr;
+    status["versions_by_spare_shards"] = nullptr;
+    errors = by_spare.error().message;
+  }
+  if (gc_queued) {
+    status["gc"] = {{"queued_shards", *gc_queued}};
+  } else {
+    status["gc"] = nullptr;
+    errors += (errors.empty() ? "" : "; ") + gc_queued.error().message;
+  }
+  if (!errors.empty()) status["reporting_error"] = errors;
+  // Draining providers and nodes is not implemented yet; docs/admin-api.md
+  // describes the object this becomes.
+  status["drain"] = nullptr;
+  status["policy"] = {{"provider_losses", policy.provider_losses},
+                      {"server_losses", policy.server_losses}};
+  if (status.contains("repair") && status["repair"].is_object()) {
+    status["repair"]["measured_rate_bytes_per_second"] = measured_rate;
+  }
+  return status.dump();
+}
+
+Task<void> ServeDrill(GatewayContext& ctx, const net::Request& http, net::ResponseWriter& out) {
+  net::Headers headers;
+  headers.Set("Content-Type", "application/json");
+  auto request = ParseDrill(http.query, ctx.cluster.Nodes(), ctx.PolicyFor(ctx.cluster.PlacementNodes()));
+  if (!request) {
+    std::string error = ErrorJson(request.error().message);
+    (void)co_await out.Send(400, headers, error);
+    co_return;
+  }
+  const DrillScenario scenario = request->scenario;
+  auto report = co_await net::RunBlocking(ctx.blocking_pool,
+                                          [&] { return RunDrill(ctx.store, scenario); });
+  if (!report) {
+    std::string error = ErrorJson("cannot read the metadata store: " + report.error().message);
+    (void)co_await out.Send(503, headers, error);
+    co_return;
+  }
+  std::string lose;
+  for (const std::string& term : request->requested) lose += (lose.empty() ? "" : " ") + term;
+  HF_LOG_INFO("drill: losing {} would leave {} object versions unreadable and {} degraded", lose,
+              report->unreadable_versions, report->degraded_versions);
+  std::string body = DrillJson(scenario, request->requested, *report, RateFor(ctx));
+  (void)co_await out.Send(200, headers, body);
+}
+
+Task<void> ServeMetrics(GatewayContext& ctx, net::ResponseWriter& out) {
+  std::string status = co_await RenderStatusJson(ctx);
+  auto text = MetricsFromStatusJson(status);
+  net::Headers headers;
+  if (!text) {
+    headers.Set("Content-Type", "application/json");
+    std::string error = ErrorJson(text.error().message);
+    (void)co_await out.Send(500, headers, error);
+    co_return;
+  }
+  headers.Set("Content-Type", std::string(kMetricsContentType));
+  (void)co_await out.Send(200, headers, *text);
+}
+
+}  // namespace
+
+bool IsOperationsPath(std::string_view path) { return path == kDrillPath || path == kMetricsPath; }
+
+Task<void> HandleOperations(GatewayContext& ctx, const net::Request& http, net::ResponseWriter& out) {
+  if (http.method != "GET") {
+    net::Headers headers;
+    headers.Set("Content-Type", "application/json");
+    headers.Set("Allow", "GET");
+    std::string error = ErrorJson(http.method + " is not allowed on " + http.path + "; use GET");
+    (void)co_await out.Send(405, headers, error);
+    co_return;
+  }
+  if (http.path == kDrillPath) {
+    co_await ServeDrill(ctx, http, out);
+  } else {
+    co_await ServeMetrics(ctx, out);
+  }
+}
+
+Task<std::string> AddReportingToStatus(GatewayContext& ctx, std::string status_json) {
+  auto by_spare = co_await net::RunBlocking(ctx.blocking_pool,
+                                            [&] { return ctx.store.CountVersionsBySpareShards(); });
+  auto gc_queued = co_await net::RunBlocking(ctx.blocking_pool,
+                                             [&] { return ctx.store.CountGcQueue(); });
+  const double measured_rate =
+      ctx.repair_stats.Snapshot(ctx.clock.MonotonicMs()).measured_rate_bytes_per_second;
+  co_return MergeReporting(status_json, by_spare, gc_queued, measured_rate,
+                           ctx.PolicyFor(ctx.cluster.PlacementNodes()));
+}
+
+}  // namespace holdfast::gateway

@@ -1,0 +1,82 @@
+// The MetaStore's reporting queries on the SQLite backend.
+#include <gtest/gtest.h>
+
+#include "meta/meta_store.h"
+#include "meta/test_util.h"
+
+namespace holdfast::meta {
+namespace {
+
+using namespace holdfast::meta::test_util;  // NOLINT: test helpers
+
+class ReportingTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto opened = OpenSqliteStore(dir_.path() / "meta.db", clock_);
+    ASSERT_TRUE(opened.ok()) << Why(opened);
+    store_ = std::move(opened).value();
+    ASSERT_OK(store_->CreateBucket(Bucket{"b", "alice", "eu", 1}));
+  }
+
+  void Commit(const ObjectVersion& version) {
+    ASSERT_OK(store_->BeginWrite(PendingFor(version, 1)));
+    ASSERT_OK(store_->CommitObject(version));
+  }
+
+  // k=2 m=3 (five shards on n0..n4).
+  static ObjectVersion Wide(int n) {
+    ObjectVersion version = MakeVersion("b", "wide-" + std::to_string(n), n);
+    version.parity_shard_count = 3;
+    version.shards.clear();
+    for (int i = 0; i < 5; ++i) version.shards.push_back(Shard(i, "n" + std::to_string(i)));
+    return version;
+  }
+
+  TempDir dir_;
+  FakeClock clock_;
+  std::unique_ptr<MetaStore> store_;
+};
+
+TEST_F(ReportingTest, CountsVersionsBySpareShards) {
+  auto empty = store_->CountVersionsBySpareShards();
+  ASSERT_OK(empty);
+  EXPECT_TRUE(empty->empty());
+
+  Commit(MakeVersion("b", "k1", 1));  // k=2 m=1, whole: 1 spare
+  Commit(MakeVersion("b", "k2", 2));
+  Commit(Wide(3));                    // k=2 m=3, whole: 3 spare
+  ObjectVersion damaged = Wide(4);
+  damaged.shards[1].state = ShardState::kMissing;
+  damaged.shards[2] = Shard(2, "", ShardState::kMissing);
+  Commit(damaged);                    // 3 ok: 1 spare
+  ObjectVersion unreadable = MakeVersion("b", "k5", 5);
+  unreadable.shards[0].state = ShardState::kMissing;
+  unreadable.shards[1].state = ShardState::kMissing;
+  Commit(unreadable);                 // 1 ok: -1 spare
+
+  auto counts = store_->CountVersionsBySpareShards();
+  ASSERT_OK(counts);
+  const std::map<int, int64_t> expected = {{-1, 1}, {1, 3}, {3, 1}};
+  EXPECT_EQ(*counts, expected);
+
+  // Repair restores a shard: the version moves up.
+  ASSERT_OK(store_->SetShardState(damaged.version_id, 1, "n1", ShardState::kOk));
+  counts = store_->CountVersionsBySpareShards();
+  ASSERT_OK(counts);
+  const std::map<int, int64_t> after = {{-1, 1}, {1, 2}, {2, 1}, {3, 1}};
+  EXPECT_EQ(*counts, after);
+}
+
+TEST_F(ReportingTest, CountsTheGcQueue) {
+  auto none = store_->CountGcQueue();
+  ASSERT_OK(none);
+  EXPECT_EQ(*none, 0);
+  Commit(MakeVersion("b", "k1", 1));
+  ASSERT_OK(store_->DeleteObject("b", "k1", "", 0));  // its three shards go to GC
+  auto three = store_->CountGcQueue();
+  ASSERT_OK(three);
+  EXPECT_EQ(*three, 3);
+}
+
+}  // namespace
+}  // namespace holdfast::meta
