@@ -10,7 +10,15 @@ it.
   tools/s3load.py --dev-json .holdfast-dev/dev.json --sizes 4KiB,1MiB,64MiB
   tools/s3load.py --endpoint http://host:port --access-key K --secret-key S
   add --json for machine-readable output.
+
+Multipart: --multipart-sizes 256MiB uploads objects of that size with boto3's
+managed transfer (8 MiB parts, --concurrency parts at once) and, as the
+reference measured in the same run, with one PUT each; it reports both and
+their ratio. Listing: --list-keys 100000 creates that many empty keys, then
+walks ListObjectsV2 in 1,000-key pages and reports the time per page
+(median and p99). --sizes "" skips the PUT/GET phases.
 """
+import io
 import argparse
 import json
 import os
@@ -22,6 +30,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import boto3
+from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 
 UNITS = {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
@@ -91,6 +100,59 @@ class Load:
         return results
 
 
+    def run_multipart(self, bucket, size, count):
+        body = os.urandom(size)
+        prefix = f"s3load-mp/{uuid.uuid4().hex}/"
+        transfer = TransferConfig(multipart_threshold=8 << 20, multipart_chunksize=8 << 20,
+                                  max_concurrency=self.args.concurrency, use_threads=True)
+        rows = []
+        for name, upload in [
+            ("PUT", lambda key: self.client().put_object(Bucket=bucket, Key=key, Body=body)),
+            ("MPU", lambda key: self.client().upload_fileobj(io.BytesIO(body), bucket, key, Config=transfer)),
+        ]:
+            keys = [f"{prefix}{name}-{i}" for i in range(count)]
+            start = time.perf_counter()
+            latencies = [self.timed(lambda k=key: upload(k)) for key in keys]
+            wall = time.perf_counter() - start
+            rows.append({"phase": name, "size_bytes": size, "ops": count, "seconds": round(wall, 3),
+                         "mib_per_s": round(count * size / wall / (1 << 20), 1),
+                         "p50_ms": round(percentile(latencies, 0.5) * 1000, 1)})
+            for key in keys:
+                self.client().delete_object(Bucket=bucket, Key=key)
+        rows[1]["ratio_to_single_put"] = round(rows[1]["mib_per_s"] / max(rows[0]["mib_per_s"], 0.001), 2)
+        return rows
+
+    def run_listing(self, bucket, key_count):
+        prefix = "s3load-list/"
+        keys = [f"{prefix}{i:08d}" for i in range(key_count)]
+        existing = self.client().list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1).get("KeyCount", 0)
+        start = time.perf_counter()
+        if not existing:
+            with ThreadPoolExecutor(self.args.concurrency) as pool:
+                list(pool.map(lambda k: self.client().put_object(Bucket=bucket, Key=k, Body=b""), keys))
+        fill_seconds = time.perf_counter() - start
+        pages, token = [], None
+        while True:
+            kwargs = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": 1000}
+            if token:
+                kwargs["ContinuationToken"] = token
+            began = time.perf_counter()
+            page = self.client().list_objects_v2(**kwargs)
+            pages.append(time.perf_counter() - began)
+            if not page.get("IsTruncated"):
+                break
+            token = page["NextContinuationToken"]
+        row = {"phase": "LIST", "keys": key_count, "pages": len(pages),
+               "fill_seconds": round(fill_seconds, 1),
+               "page_p50_ms": round(percentile(pages, 0.5) * 1000, 2),
+               "page_p99_ms": round(percentile(pages, 0.99) * 1000, 2),
+               "walk_seconds": round(sum(pages), 2)}
+        if not self.args.keep_list_keys:
+            with ThreadPoolExecutor(self.args.concurrency) as pool:
+                list(pool.map(lambda k: self.client().delete_object(Bucket=bucket, Key=k), keys))
+        return row
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dev-json", help="take endpoint and keys from a holdfast dev.json")
@@ -103,6 +165,10 @@ def main():
                         help="objects per size (default: enough for ~256 MiB, between 8 and 500)")
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
+    parser.add_argument("--multipart-sizes", default="", help="e.g. 256MiB: multipart vs single-PUT upload")
+    parser.add_argument("--multipart-count", type=int, default=3, help="objects per multipart size")
+    parser.add_argument("--list-keys", type=int, default=0, help="create this many keys and time listing pages")
+    parser.add_argument("--keep-list-keys", action="store_true", help="leave the listing keys for the next run")
     args = parser.parse_args()
     if args.dev_json:
         with open(args.dev_json) as f:
@@ -123,7 +189,7 @@ def main():
         created = True
     rows = []
     try:
-        for text in args.sizes.split(","):
+        for text in filter(None, args.sizes.split(",")):
             size = parse_size(text)
             count = args.count or max(8, min(500, (256 << 20) // max(size, 1)))
             for row in load.run_size(args.bucket, size, count):
@@ -134,8 +200,25 @@ def main():
                     print(f"{row['phase']:>4} {text:>7} x{row['ops']:<4} {row['mib_per_s']:>8.1f} MiB/s "
                           f"{row['ops_per_s']:>8.1f} ops/s  p50 {row['p50_ms']:>8.2f} ms  p99 {row['p99_ms']:>8.2f} ms",
                           flush=True)
+        for text in filter(None, args.multipart_sizes.split(",")):
+            for row in load.run_multipart(args.bucket, parse_size(text), args.multipart_count):
+                rows.append(row)
+                if args.json:
+                    print(json.dumps(row), flush=True)
+                else:
+                    ratio = f"  ({row['ratio_to_single_put']}x single PUT)" if "ratio_to_single_put" in row else ""
+                    print(f"{row['phase']:>4} {text:>7} x{row['ops']:<4} {row['mib_per_s']:>8.1f} MiB/s{ratio}",
+                          flush=True)
+        if args.list_keys:
+            row = load.run_listing(args.bucket, args.list_keys)
+            rows.append(row)
+            if args.json:
+                print(json.dumps(row), flush=True)
+            else:
+                print(f"LIST {row['keys']} keys in {row['pages']} pages: {row['page_p50_ms']} ms per 1,000-key page "
+                      f"(p99 {row['page_p99_ms']} ms); filled in {row['fill_seconds']} s", flush=True)
     finally:
-        if created:
+        if created and not args.keep_list_keys:
             s3.delete_bucket(Bucket=args.bucket)
     return 0
 
