@@ -30,13 +30,13 @@ Result<nlohmann::json> ReadJsonFile(const fs::path& path) {
 
 // A free coroutine, parameters by value: a capturing lambda coroutine
 // handed to co_spawn as a temporary would dangle under GCC 12.
-net::Task<void> FetchInto(std::string endpoint, std::string target, std::string secret,
+net::Task<void> FetchInto(std::string method, std::string endpoint, std::string target, std::string secret,
                           std::chrono::milliseconds timeout,
                           std::optional<Result<net::SimpleResponse>>* out) {
   net::Headers headers;
   headers.Set("Authorization", node::AuthorizationValue(secret));
   headers.Set("Accept", "application/json");
-  *out = co_await net::Fetch(nullptr, endpoint, "GET", target, headers, "", timeout);
+  *out = co_await net::Fetch(nullptr, endpoint, method, target, headers, "", timeout);
 }
 
 }  // namespace
@@ -99,9 +99,14 @@ Result<AdminTarget> ResolveAdminTarget(const AdminOptions& options) {
 
 Result<std::string> AdminGet(const AdminTarget& admin, const std::string& target,
                              std::chrono::seconds timeout) {
+  return AdminRequest(admin, "GET", target, timeout);
+}
+
+Result<std::string> AdminRequest(const AdminTarget& admin, const std::string& method,
+                                 const std::string& target, std::chrono::seconds timeout) {
   boost::asio::io_context io;
   std::optional<Result<net::SimpleResponse>> response;
-  boost::asio::co_spawn(io, FetchInto(admin.endpoint, target, admin.secret, timeout, &response),
+  boost::asio::co_spawn(io, FetchInto(method, admin.endpoint, target, admin.secret, timeout, &response),
                         boost::asio::detached);
   io.run();
   if (!response) return MakeError(Errc::kInternal, "the request to " + admin.endpoint + " did not finish");
@@ -110,7 +115,7 @@ Result<std::string> AdminGet(const AdminTarget& admin, const std::string& target
                      "cannot reach the gateway at " + admin.endpoint + ": " + response->error().message);
   }
   const net::SimpleResponse& r = **response;
-  if (r.status == 200) return r.body;
+  if (r.status >= 200 && r.status < 300) return r.body;
   // Admin API errors are {"error": "..."}; show the message, not the JSON.
   std::string message = r.body;
   const nlohmann::json body = nlohmann::json::parse(r.body, nullptr, false);

@@ -1,4 +1,5 @@
-// How operator commands (`holdfast status`, `holdfast drill`) reach a
+// How operator commands (`holdfast status`, `holdfast drill`, `holdfast
+// user`) reach a
 // gateway's admin API (docs/admin-api.md): the shared connection flags and
 // one blocking GET.
 //
@@ -43,5 +44,8 @@ Result<AdminTarget> ResolveAdminTarget(const AdminOptions& options);
 // a 200; any other status becomes an error carrying the gateway's message.
 Result<std::string> AdminGet(const AdminTarget& admin, const std::string& target,
                              std::chrono::seconds timeout);
+// The same with another method (e.g. POST, with no body).
+Result<std::string> AdminRequest(const AdminTarget& admin, const std::string& method,
+                                 const std::string& target, std::chrono::seconds timeout);
 
 }  // namespace holdfast::cli

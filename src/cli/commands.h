@@ -15,6 +15,7 @@ void AddGatewayCommand(CLI::App& app, Action* run);
 void AddDevCommand(CLI::App& app, Action* run);
 // Operators' commands against a gateway's admin API (cli/admin_client.h).
 void AddStatusCommand(CLI::App& app, Action* run);
+void AddUserCommand(CLI::App& app, Action* run);  // user_command.cpp
 void AddDrillCommand(CLI::App& app, Action* run);
 
 // Blocks SIGINT/SIGTERM in this thread (and threads started later), then

@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   holdfast::cli::AddGatewayCommand(app, &run);
   holdfast::cli::AddNodeCommand(app, &run);
   holdfast::cli::AddStatusCommand(app, &run);
+  holdfast::cli::AddUserCommand(app, &run);
   CLI11_PARSE(app, argc, argv);
   return run ? run() : 2;
 }

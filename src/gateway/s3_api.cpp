@@ -7,6 +7,7 @@
 #include "gateway/operations.h"
 #include "gateway/s3_request.h"
 #include "gateway/scrub_reports.h"
+#include "gateway/users.h"
 #include "node/node_api.h"
 
 namespace holdfast::gateway {
@@ -117,6 +118,10 @@ class GatewayHandler {
     if (http.path == kStatusPath && http.method == "GET") {  // operators: docs/admin-api.md
       std::string status = co_await RenderStatusJson(ctx_);
       (void)co_await out.Send(200, headers, status);
+      co_return;
+    }
+    if (http.path == kUsersPath) {  // gateway/users.h
+      co_await HandleUsers(ctx_, http, out);
       co_return;
     }
     if (IsOperationsPath(http.path)) {  // drill and metrics: gateway/operations.h

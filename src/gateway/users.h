@@ -1,0 +1,20 @@
+// S3 users on the admin API (docs/admin-api.md): POST /_holdfast/v1/users?user=NAME
+// gives user NAME a new access key and returns it with its secret. A user is
+// its access keys: buckets belong to the user that created them, and every
+// bucket and object operation checks the caller owns the bucket
+// (RequireOwnedBucket), so users never see or touch each other's data.
+#pragma once
+
+#include <string_view>
+
+#include "gateway/context.h"
+#include "net/http.h"
+
+namespace holdfast::gateway {
+
+inline constexpr std::string_view kUsersPath = "/_holdfast/v1/users";
+
+// Answers an authenticated request to kUsersPath.
+net::Task<void> HandleUsers(GatewayContext& context, const net::Request& http, net::ResponseWriter& out);
+
+}  // namespace holdfast::gateway
