@@ -1,5 +1,7 @@
 #include "gateway/s3_api.h"
 
+#include <charconv>
+
 #include <nlohmann/json.hpp>
 
 #include "common/digest.h"
@@ -183,6 +185,25 @@ std::string S3Request::QueryValue(std::string_view name) const {
     if (k == name) return v;
   }
   return "";
+}
+
+std::variant<int, s3::S3Error> ParseListLimit(const S3Request& r, std::string_view name) {
+  if (!r.HasQuery(name)) return 1000;
+  std::string text = r.QueryValue(name);
+  int value = -1;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size() || value < 0) {
+    return s3::MakeS3Error("InvalidArgument",
+                           "Provided " + std::string(name) + " not an integer or within integer range",
+                           r.resource());
+  }
+  return std::min(value, 1000);
+}
+
+std::optional<s3::S3Error> CheckEncodingType(const S3Request& r) {
+  std::string encoding = r.QueryValue("encoding-type");
+  if (encoding.empty() || encoding == "url") return std::nullopt;
+  return s3::MakeS3Error("InvalidArgument", "Invalid Encoding Method specified in Request", r.resource());
 }
 
 std::string S3Request::resource() const {

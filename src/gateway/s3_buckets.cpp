@@ -116,30 +116,13 @@ Task<void> GetBucketLocation(S3Request& r) {
 
 namespace {
 
-// max-keys: 0..1000 (larger values are capped, as S3 does).
-std::variant<int, s3::S3Error> ParseMaxKeys(const S3Request& r) {
-  if (!r.HasQuery("max-keys")) return 1000;
-  std::string text = r.QueryValue("max-keys");
-  int value = -1;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr != text.data() + text.size() || value < 0) {
-    return s3::MakeS3Error("InvalidArgument", "Provided max-keys not an integer or within integer range", r.resource());
-  }
-  return std::min(value, 1000);
-}
-
-std::optional<s3::S3Error> CheckEncodingType(const S3Request& r) {
-  std::string encoding = r.QueryValue("encoding-type");
-  if (encoding.empty() || encoding == "url") return std::nullopt;
-  return s3::MakeS3Error("InvalidArgument", "Invalid Encoding Method specified in Request", r.resource());
-}
 
 }  // namespace
 
 Task<void> ListObjectsV1(S3Request& r) {
   if (!co_await RequireOwnedBucket(r)) co_return;
   if (auto error = CheckEncodingType(r)) co_return co_await SendError(r, *error);
-  auto max_keys = ParseMaxKeys(r);
+  auto max_keys = ParseListLimit(r, "max-keys");
   if (auto* error = std::get_if<s3::S3Error>(&max_keys)) co_return co_await SendError(r, *error);
   s3::ListV1Params params;
   params.bucket = r.target.bucket;
@@ -197,20 +180,11 @@ Task<void> ListObjectsV2(S3Request& r) {
   params.continuation_token = r.QueryValue("continuation-token");
   params.start_after = r.QueryValue("start-after");
   params.fetch_owner = r.QueryValue("fetch-owner") == "true";
-  std::string encoding = r.QueryValue("encoding-type");
-  if (!encoding.empty() && encoding != "url") {
-    co_return co_await SendError(r, s3::MakeS3Error("InvalidArgument", "Invalid Encoding Method specified in Request", r.resource()));
-  }
-  params.encoding_url = encoding == "url";
-  if (r.HasQuery("max-keys")) {
-    std::string text = r.QueryValue("max-keys");
-    int value = -1;
-    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || ptr != text.data() + text.size() || value < 0) {
-      co_return co_await SendError(r, s3::MakeS3Error("InvalidArgument", "Provided max-keys not an integer or within integer range", r.resource()));
-    }
-    params.max_keys = std::min(value, 1000);
-  }
+  if (auto error = CheckEncodingType(r)) co_return co_await SendError(r, *error);
+  params.encoding_url = r.QueryValue("encoding-type") == "url";
+  auto max_keys = ParseListLimit(r, "max-keys");
+  if (auto* error = std::get_if<s3::S3Error>(&max_keys)) co_return co_await SendError(r, *error);
+  params.max_keys = std::get<int>(max_keys);
   meta::ListQuery query;
   query.prefix = params.prefix;
   query.delimiter = params.delimiter;

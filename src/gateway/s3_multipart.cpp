@@ -40,18 +40,6 @@ namespace {
 
 constexpr size_t kMaxCompleteBodyBytes = 4 << 20;  // 10,000 parts of ~150 bytes of XML each
 
-// A bounded query parameter (max-parts, max-uploads): absent = 1000, larger
-// values are capped at 1000 as S3 does; anything not a number is refused.
-std::variant<int, s3::S3Error> ParseMaxParam(const S3Request& r, std::string_view name) {
-  if (!r.HasQuery(name)) return 1000;
-  std::string text = r.QueryValue(name);
-  int value = 0;
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || error != std::errc() || end != text.data() + text.size() || value < 0) {
-    return s3::MakeS3Error("InvalidArgument", "Provided " + std::string(name) + " not an integer or within integer range", r.resource());
-  }
-  return std::min(value, 1000);
-}
 
 }  // namespace
 
@@ -239,7 +227,7 @@ Task<void> ListParts(S3Request& r) {
   if (!co_await RequireOwnedBucket(r)) co_return;
   auto upload = co_await RequireUpload(r);
   if (!upload) co_return;
-  auto max_parts = ParseMaxParam(r, "max-parts");
+  auto max_parts = ParseListLimit(r, "max-parts");
   if (auto* error = std::get_if<s3::S3Error>(&max_parts)) co_return co_await SendError(r, *error);
   s3::ListPartsParams params;
   params.bucket = upload->bucket;
@@ -275,7 +263,7 @@ Task<void> ListParts(S3Request& r) {
 
 Task<void> ListMultipartUploads(S3Request& r) {
   if (!co_await RequireOwnedBucket(r)) co_return;
-  auto max_uploads = ParseMaxParam(r, "max-uploads");
+  auto max_uploads = ParseListLimit(r, "max-uploads");
   if (auto* error = std::get_if<s3::S3Error>(&max_uploads)) co_return co_await SendError(r, *error);
   s3::ListUploadsParams params;
   params.bucket = r.target.bucket;
@@ -284,12 +272,8 @@ Task<void> ListMultipartUploads(S3Request& r) {
   params.key_marker = r.QueryValue("key-marker");
   params.upload_id_marker = r.QueryValue("upload-id-marker");
   params.max_uploads = std::get<int>(max_uploads);
-  if (r.HasQuery("encoding-type")) {
-    if (r.QueryValue("encoding-type") != "url") {
-      co_return co_await SendError(r, s3::MakeS3Error("InvalidArgument", "Invalid Encoding Method specified in Request", r.resource()));
-    }
-    params.encoding_url = true;
-  }
+  if (auto error = CheckEncodingType(r)) co_return co_await SendError(r, *error);
+  params.encoding_url = r.QueryValue("encoding-type") == "url";
   meta::UploadListQuery query;
   query.prefix = params.prefix;
   query.delimiter = params.delimiter;

@@ -27,6 +27,13 @@ struct S3Request {
   std::string resource() const;                         // "/bucket/key"
 };
 
+// Shared query parameters of the listings: a page limit such as max-keys,
+// max-parts or max-uploads (absent = 1000; larger values capped at 1000, as
+// S3 does; anything but a non-negative integer is InvalidArgument), and
+// encoding-type (absent, empty or "url").
+std::variant<int, s3::S3Error> ParseListLimit(const S3Request& request, std::string_view name);
+std::optional<s3::S3Error> CheckEncodingType(const S3Request& request);
+
 // Response helpers shared by the operations.
 net::Headers BaseHeaders(const S3Request& request);
 net::Task<void> SendError(S3Request& request, const s3::S3Error& error);

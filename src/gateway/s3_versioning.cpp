@@ -97,21 +97,11 @@ Task<void> ListObjectVersions(S3Request& r) {
   params.delimiter = r.QueryValue("delimiter");
   params.key_marker = r.QueryValue("key-marker");
   params.version_id_marker = r.QueryValue("version-id-marker");
-  if (r.HasQuery("encoding-type")) {
-    if (r.QueryValue("encoding-type") != "url") {
-      co_return co_await SendError(r, s3::MakeS3Error("InvalidArgument", "Invalid Encoding Method specified in Request", r.resource()));
-    }
-    params.encoding_url = true;
-  }
-  if (r.HasQuery("max-keys")) {
-    std::string text = r.QueryValue("max-keys");
-    int value = -1;
-    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || ptr != text.data() + text.size() || value < 0) {
-      co_return co_await SendError(r, s3::MakeS3Error("InvalidArgument", "Provided max-keys not an integer or within integer range", r.resource()));
-    }
-    params.max_keys = std::min(value, 1000);
-  }
+  if (auto error = CheckEncodingType(r)) co_return co_await SendError(r, *error);
+  params.encoding_url = r.QueryValue("encoding-type") == "url";
+  auto max_keys = ParseListLimit(r, "max-keys");
+  if (auto* error = std::get_if<s3::S3Error>(&max_keys)) co_return co_await SendError(r, *error);
+  params.max_keys = std::get<int>(max_keys);
   if (!params.version_id_marker.empty()) {
     if (params.key_marker.empty()) {
       co_return co_await SendError(r, s3::MakeS3Error("InvalidArgument", "A version-id marker cannot be specified without a key marker.", r.resource()));

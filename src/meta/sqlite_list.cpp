@@ -23,10 +23,7 @@ ORDER BY key LIMIT ?3)sql";
 // up into, if any: everything up to and including the first delimiter after
 // the prefix.
 std::optional<std::string_view> CommonPrefixOf(std::string_view key, const ListQuery& query) {
-  if (query.delimiter.empty()) return std::nullopt;
-  const size_t pos = key.find(query.delimiter, query.prefix.size());
-  if (pos == std::string_view::npos) return std::nullopt;
-  return key.substr(0, pos + query.delimiter.size());
+  return sqlite::CommonPrefixOf(key, query.prefix, query.delimiter);
 }
 
 // The smallest string strictly greater than `s`: appending the smallest byte.
@@ -103,6 +100,14 @@ Next TakeRow(Walk& walk, const Stmt& row, std::string& lower) {
 }
 
 }  // namespace
+
+std::optional<std::string_view> CommonPrefixOf(std::string_view key, std::string_view prefix,
+                                               std::string_view delimiter) {
+  if (delimiter.empty()) return std::nullopt;
+  const size_t pos = key.find(delimiter, prefix.size());
+  if (pos == std::string_view::npos) return std::nullopt;
+  return key.substr(0, pos + delimiter.size());
+}
 
 std::optional<std::string> PrefixSuccessor(std::string_view prefix) {
   std::string next(prefix);

@@ -17,6 +17,12 @@ namespace holdfast::meta::sqlite {
 // `prefix`; nullopt when there is none (empty or all 0xFF bytes).
 std::optional<std::string> PrefixSuccessor(std::string_view prefix);
 
+// The common prefix that `key` (which starts with `prefix`) rolls up into
+// when listing with `delimiter`: everything up to and including the first
+// delimiter after the prefix; nullopt if none (or no delimiter).
+std::optional<std::string_view> CommonPrefixOf(std::string_view key, std::string_view prefix,
+                                               std::string_view delimiter);
+
 // Lists the current versions in `bucket` (which the caller has checked
 // exists), inside the caller's read transaction. Keys compare as byte
 // strings. A key or common prefix is "after start_after" when it compares

@@ -34,10 +34,8 @@ Result<std::vector<MultipartUpload>> ReadUploads(Stmt& stmt) {
 }
 
 std::optional<std::string> CommonPrefixOf(const std::string& key, const UploadListQuery& query) {
-  if (query.delimiter.empty()) return std::nullopt;
-  const size_t pos = key.find(query.delimiter, query.prefix.size());
-  if (pos == std::string::npos) return std::nullopt;
-  return key.substr(0, pos + query.delimiter.size());
+  auto prefix = sqlite::CommonPrefixOf(key, query.prefix, query.delimiter);
+  return prefix ? std::optional<std::string>(*prefix) : std::nullopt;
 }
 
 }  // namespace

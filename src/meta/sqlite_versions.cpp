@@ -12,10 +12,8 @@ namespace {
 // may use the partial index object_versions_by_key (bucket, key, seq DESC).
 
 std::optional<std::string> CommonPrefixOf(const std::string& key, const VersionListQuery& query) {
-  if (query.delimiter.empty()) return std::nullopt;
-  const size_t pos = key.find(query.delimiter, query.prefix.size());
-  if (pos == std::string::npos) return std::nullopt;
-  return key.substr(0, pos + query.delimiter.size());
+  auto prefix = sqlite::CommonPrefixOf(key, query.prefix, query.delimiter);
+  return prefix ? std::optional<std::string>(*prefix) : std::nullopt;
 }
 
 struct Row {
