@@ -97,23 +97,60 @@ Task<std::variant<meta::ObjectVersion, s3::S3Error>> LoadSource(S3Request& r, co
   co_return *version;
 }
 
+struct ResolvedSource {
+  CopySource source;
+  meta::ObjectVersion version;
+};
+
+// x-amz-copy-source parsed, the source loaded (the caller must own its
+// bucket) and the x-amz-copy-source-if-* conditions checked.
+Task<std::variant<ResolvedSource, s3::S3Error>> ResolveCopySource(S3Request& r) {
+  auto parsed = ParseCopySource(*r.http.headers.Get("x-amz-copy-source"));
+  if (auto* error = std::get_if<s3::S3Error>(&parsed)) co_return *error;
+  ResolvedSource resolved{std::get<CopySource>(parsed), {}};
+  auto loaded = co_await LoadSource(r, resolved.source);
+  if (auto* error = std::get_if<s3::S3Error>(&loaded)) co_return *error;
+  resolved.version = std::move(std::get<meta::ObjectVersion>(loaded));
+  if (s3::EvaluatePreconditions(s3::GetCopySourcePreconditions(r.http.headers), resolved.version.etag,
+                                resolved.version.created_unix_ms) != s3::PreconditionOutcome::kProceed) {
+    co_return s3::MakeS3Error("PreconditionFailed", std::string(s3::kPreconditionFailedMessage), r.resource());
+  }
+  co_return resolved;
+}
+
+// Streams bytes [first, first + length) of `from` through the write path as
+// `request` describes (an object or a part).
+Task<std::variant<meta::ObjectVersion, s3::S3Error>> CopyBytes(S3Request& r, const meta::ObjectVersion& from,
+                                                             uint64_t first, uint64_t length,
+                                                             WriteRequest request) {
+  request.content_length = length;
+  auto reader = co_await OpenObjectReader(r.ctx, from, first, length);
+  if (!reader) co_return s3::MakeS3Error("ServiceUnavailable", reader.error().message, r.resource());
+  ObjectBody body(**reader);
+  auto outcome = co_await WriteObject(r.ctx, request, body);
+  if (auto* error = std::get_if<WriteError>(&outcome)) {
+    HF_LOG_WARN("copy to {} failed: {}", r.resource(), error->message);
+    // The body is our own read of the source: a short one is the source's
+    // failure, not a client's, so no IncompleteBody here.
+    if (error->failure == WriteFailure::kUploadGone) co_return NoSuchUpload(r.resource());
+    if (error->failure == WriteFailure::kTooFewNodes) {
+      co_return s3::MakeS3Error("ServiceUnavailable", error->message, r.resource());
+    }
+    co_return s3::MakeS3Error("InternalError", error->message, r.resource());
+  }
+  co_return std::get<WriteOutcome>(outcome).version;
+}
+
 }  // namespace
 
 Task<void> CopyObject(S3Request& r) {
   if (auto error = s3::CheckObjectKey(r.target.key)) co_return co_await SendError(r, *error);
   auto bucket = co_await RequireOwnedBucket(r);
   if (!bucket) co_return;
-  auto parsed = ParseCopySource(*r.http.headers.Get("x-amz-copy-source"));
-  if (auto* error = std::get_if<s3::S3Error>(&parsed)) co_return co_await SendError(r, *error);
-  const CopySource& source = std::get<CopySource>(parsed);
-  auto loaded = co_await LoadSource(r, source);
-  if (auto* error = std::get_if<s3::S3Error>(&loaded)) co_return co_await SendError(r, *error);
-  const meta::ObjectVersion& from = std::get<meta::ObjectVersion>(loaded);
-
-  if (s3::EvaluatePreconditions(s3::GetCopySourcePreconditions(r.http.headers), from.etag,
-                                from.created_unix_ms) != s3::PreconditionOutcome::kProceed) {
-    co_return co_await SendError(r, s3::MakeS3Error("PreconditionFailed", std::string(s3::kPreconditionFailedMessage), r.resource()));
-  }
+  auto resolved = co_await ResolveCopySource(r);
+  if (auto* error = std::get_if<s3::S3Error>(&resolved)) co_return co_await SendError(r, *error);
+  const CopySource& source = std::get<ResolvedSource>(resolved).source;
+  const meta::ObjectVersion& from = std::get<ResolvedSource>(resolved).version;
   std::string directive(r.http.headers.Get("x-amz-metadata-directive").value_or("COPY"));
   if (directive != "COPY" && directive != "REPLACE") {
     co_return co_await SendError(r, s3::MakeS3Error("InvalidArgument", "Unknown metadata directive.", r.resource()));
@@ -135,7 +172,6 @@ Task<void> CopyObject(S3Request& r) {
   WriteRequest request;
   request.bucket = r.target.bucket;
   request.key = r.target.key;
-  request.content_length = from.size_bytes;
   if (directive == "COPY") {
     request.content_type = from.content_type;
     request.user_metadata = from.user_metadata;
@@ -146,18 +182,9 @@ Task<void> CopyObject(S3Request& r) {
   request.expected_md5.reset();  // a Content-MD5 on a copy request describes no body
   if (auto error = co_await CheckPutPreconditions(r)) co_return co_await SendError(r, *error);
 
-  auto reader = co_await OpenObjectReader(r.ctx, from, 0, from.size_bytes);
-  if (!reader) {
-    co_return co_await SendError(r, s3::MakeS3Error("ServiceUnavailable", reader.error().message, r.resource()));
-  }
-  ObjectBody body(**reader);
-  auto outcome = co_await WriteObject(r.ctx, request, body);
-  if (auto* error = std::get_if<WriteError>(&outcome)) {
-    HF_LOG_WARN("copy to {} failed: {}", r.resource(), error->message);
-    std::string code = error->failure == WriteFailure::kTooFewNodes ? "ServiceUnavailable" : "InternalError";
-    co_return co_await SendError(r, s3::MakeS3Error(code, error->message, r.resource()));
-  }
-  const meta::ObjectVersion& written = std::get<WriteOutcome>(outcome).version;
+  auto copied = co_await CopyBytes(r, from, 0, from.size_bytes, request);
+  if (auto* error = std::get_if<s3::S3Error>(&copied)) co_return co_await SendError(r, *error);
+  const meta::ObjectVersion& written = std::get<meta::ObjectVersion>(copied);
   net::Headers headers = BaseHeaders(r);
   headers.Set("Content-Type", "application/xml");
   if (bucket->versioning == meta::Versioning::kEnabled) headers.Set("x-amz-version-id", written.version_id);
@@ -165,10 +192,6 @@ Task<void> CopyObject(S3Request& r) {
   if (!source.version_id.empty()) headers.Set("x-amz-copy-source-version-id", source.version_id);
   (void)co_await r.out.Send(200, headers, s3::RenderCopyObjectResult(written.etag, written.created_unix_ms));
 }
-
-}  // namespace holdfast::gateway
-
-namespace holdfast::gateway {
 
 namespace {
 
@@ -209,16 +232,9 @@ Task<void> UploadPartCopy(S3Request& r) {
   if (!co_await RequireOwnedBucket(r)) co_return;
   auto target = co_await RequirePartTarget(r);
   if (!target) co_return;
-  auto parsed = ParseCopySource(*r.http.headers.Get("x-amz-copy-source"));
-  if (auto* error = std::get_if<s3::S3Error>(&parsed)) co_return co_await SendError(r, *error);
-  const CopySource& source = std::get<CopySource>(parsed);
-  auto loaded = co_await LoadSource(r, source);
-  if (auto* error = std::get_if<s3::S3Error>(&loaded)) co_return co_await SendError(r, *error);
-  const meta::ObjectVersion& from = std::get<meta::ObjectVersion>(loaded);
-  if (s3::EvaluatePreconditions(s3::GetCopySourcePreconditions(r.http.headers), from.etag,
-                                from.created_unix_ms) != s3::PreconditionOutcome::kProceed) {
-    co_return co_await SendError(r, s3::MakeS3Error("PreconditionFailed", std::string(s3::kPreconditionFailedMessage), r.resource()));
-  }
+  auto resolved = co_await ResolveCopySource(r);
+  if (auto* error = std::get_if<s3::S3Error>(&resolved)) co_return co_await SendError(r, *error);
+  const meta::ObjectVersion& from = std::get<ResolvedSource>(resolved).version;
   uint64_t first = 0, length = from.size_bytes;
   if (auto range = r.http.headers.Get("x-amz-copy-source-range")) {
     auto parsed_range = ParseCopySourceRange(*range, from.size_bytes, r.resource());
@@ -233,21 +249,10 @@ Task<void> UploadPartCopy(S3Request& r) {
   WriteRequest request;
   request.bucket = r.target.bucket;
   request.key = r.target.key;
-  request.content_length = length;
   request.part = *target;
-  auto reader = co_await OpenObjectReader(r.ctx, from, first, length);
-  if (!reader) {
-    co_return co_await SendError(r, s3::MakeS3Error("ServiceUnavailable", reader.error().message, r.resource()));
-  }
-  ObjectBody body(**reader);
-  auto outcome = co_await WriteObject(r.ctx, request, body);
-  if (auto* error = std::get_if<WriteError>(&outcome)) {
-    HF_LOG_WARN("UploadPartCopy to {} #{} failed: {}", r.resource(), target->part_number, error->message);
-    if (error->failure == WriteFailure::kUploadGone) co_return co_await SendError(r, NoSuchUpload(r.resource()));
-    std::string code = error->failure == WriteFailure::kTooFewNodes ? "ServiceUnavailable" : "InternalError";
-    co_return co_await SendError(r, s3::MakeS3Error(code, error->message, r.resource()));
-  }
-  const meta::ObjectVersion& written = std::get<WriteOutcome>(outcome).version;
+  auto copied = co_await CopyBytes(r, from, first, length, request);
+  if (auto* error = std::get_if<s3::S3Error>(&copied)) co_return co_await SendError(r, *error);
+  const meta::ObjectVersion& written = std::get<meta::ObjectVersion>(copied);
   co_await SendXml(r, 200, s3::RenderCopyPartResult(written.etag, written.created_unix_ms));
 }
 
