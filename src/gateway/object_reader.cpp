@@ -221,9 +221,12 @@ class MultipartReader final : public ObjectReader {
 
  private:
   // Opens a reader on the part holding `byte`, up to the end of the range.
+  // The range is read front to back, so the search resumes where the last
+  // part was found (a 10,000-part object is not rescanned for every part).
   Task<Status> OpenPartAt(uint64_t byte) {
     if (byte >= end_byte_) co_return Status::Ok();
-    for (const meta::ObjectPart& part : version_.parts) {
+    for (; next_part_ < version_.parts.size(); ++next_part_) {
+      const meta::ObjectPart& part = version_.parts[next_part_];
       const uint64_t part_end = part.offset_bytes + part.data.size_bytes;
       if (byte < part.offset_bytes || byte >= part_end) continue;
       const uint64_t first = byte - part.offset_bytes;
@@ -242,6 +245,7 @@ class MultipartReader final : public ObjectReader {
   const meta::ObjectVersion version_;  // the part Readers refer to its parts
   uint64_t next_byte_;
   const uint64_t end_byte_;
+  size_t next_part_ = 0;  // parts before it end before next_byte_
   std::unique_ptr<Reader> current_;
 };
 

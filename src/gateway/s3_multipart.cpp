@@ -17,6 +17,7 @@
 //   - Parts carry no x-amz-checksum-* of their own beyond what the request
 //     verified; the object's ETag is S3's MD5-of-MD5s with "-N".
 #include <charconv>
+#include <map>
 
 #include "common/digest.h"
 #include "common/log.h"
@@ -172,16 +173,16 @@ Task<void> CompleteMultipartUpload(S3Request& r) {
   if (auto error = co_await CheckPutPreconditions(r)) co_return co_await SendError(r, *error);
 
   // The parts as they are now (CheckCompleteParts matched every one).
+  std::map<int, const meta::UploadedPartRecord*> by_number;
+  for (const meta::UploadedPartRecord& part : *uploaded) by_number[part.part_number] = &part;
   std::vector<std::pair<int, std::string>> parts;
   std::vector<std::string> etags;
   uint64_t size = 0;
   for (const s3::CompletedPart& want : wanted) {
-    for (const meta::UploadedPartRecord& part : *uploaded) {
-      if (part.part_number != want.part_number) continue;
-      parts.emplace_back(part.part_number, part.part_version_id);
-      etags.push_back(part.etag);
-      size += part.size_bytes;
-    }
+    const meta::UploadedPartRecord& part = *by_number.at(want.part_number);
+    parts.emplace_back(part.part_number, part.part_version_id);
+    etags.push_back(part.etag);
+    size += part.size_bytes;
   }
   auto etag = s3::MultipartEtag(etags);
   if (!etag) co_return co_await SendError(r, s3::FromError(etag.error(), r.resource()));
