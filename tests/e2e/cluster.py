@@ -104,6 +104,17 @@ class DevCluster:
         if self.owns_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
+    # `with DevCluster(...) as cluster:` starts it and always cleans up.
+    def __enter__(self):
+        try:
+            return self.start()
+        except BaseException:
+            self.cleanup()
+            raise
+
+    def __exit__(self, *exc):
+        self.cleanup()
+
     # ---- clients -------------------------------------------------------
     def client(self, secret=None, access_key=None, retries=2):
         return boto3.client(

@@ -9,8 +9,5 @@ from cluster import DevCluster  # noqa: E402
 
 @pytest.fixture(scope="module")
 def cluster():
-    c = DevCluster().start()
-    try:
+    with DevCluster() as c:
         yield c
-    finally:
-        c.cleanup()

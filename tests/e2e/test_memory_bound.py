@@ -4,8 +4,8 @@ object goes through it. Bound: 96 MiB peak RSS for the whole dev process
 PUT and read, and 256 MiB while a 2 GiB object is uploaded by awscli in
 8 MiB parts, ten at a time, and downloaded with ten ranged GETs at a time:
 each request in flight holds about 18 MiB (a stripe of (k+m) x block
-size and its node streams), so memory
-follows the client's concurrency, never the object's size."""
+size and its node streams), so memory follows the client's concurrency,
+never the object's size."""
 import hashlib
 import os
 

@@ -294,9 +294,8 @@ def test_s3cmd_multipart(cluster, tmp_path):
     assert sha256(back.read_bytes()) == sha256(data)
 
 
-def test_abandoned_uploads_expire(tmp_path):
-    cluster = DevCluster(extra_args=["--multipart-expiry-s", "2"]).start()
-    try:
+def test_abandoned_uploads_expire():
+    with DevCluster(extra_args=["--multipart-expiry-s", "2"]) as cluster:
         s3 = cluster.client()
         s3.create_bucket(Bucket="expiry")
         upload_id = s3.create_multipart_upload(Bucket="expiry", Key="left")["UploadId"]
@@ -307,5 +306,3 @@ def test_abandoned_uploads_expire(tmp_path):
         with pytest.raises(ClientError) as gone:
             s3.upload_part(Bucket="expiry", Key="left", UploadId=upload_id, PartNumber=2, Body=b"late")
         assert code_of(gone) == "NoSuchUpload"
-    finally:
-        cluster.cleanup()

@@ -21,11 +21,8 @@ TINY = 4096  # below a few tens of KiB: one whole copy per provider (k=1)
 
 @pytest.fixture()
 def patient_cluster():
-    c = DevCluster(extra_args=PATIENT).start()
-    try:
+    with DevCluster(extra_args=PATIENT) as c:
         yield c
-    finally:
-        c.cleanup()
 
 
 def holdfast(cluster, *args, check=True):

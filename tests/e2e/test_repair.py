@@ -23,11 +23,8 @@ REDUNDANCY_TIMEOUT_S = 120
 
 @pytest.fixture(scope="module")
 def healing_cluster():
-    c = DevCluster(extra_args=["--loss-grace-ms", str(LOSS_GRACE_MS)]).start()
-    try:
+    with DevCluster(extra_args=["--loss-grace-ms", str(LOSS_GRACE_MS)]) as c:
         yield c
-    finally:
-        c.cleanup()
 
 
 class MixedLoad(threading.Thread):
@@ -185,11 +182,8 @@ def test_a_wiped_provider_is_rebuilt_without_operator_action(healing_cluster, ca
 
 @pytest.fixture()
 def quick_cluster():
-    c = DevCluster(extra_args=["--loss-grace-ms", str(LOSS_GRACE_MS)]).start()
-    try:
+    with DevCluster(extra_args=["--loss-grace-ms", str(LOSS_GRACE_MS)]) as c:
         yield c
-    finally:
-        c.cleanup()
 
 
 def test_a_lost_server_that_comes_back_intact_is_verified_not_rebuilt(quick_cluster):
@@ -220,11 +214,8 @@ def test_a_lost_server_that_comes_back_intact_is_verified_not_rebuilt(quick_clus
 @pytest.fixture()
 def patient_cluster():
     """A cluster that would wait a minute before counting a node as lost."""
-    c = DevCluster(extra_args=["--loss-grace-ms", "60000"]).start()
-    try:
+    with DevCluster(extra_args=["--loss-grace-ms", "60000"]) as c:
         yield c
-    finally:
-        c.cleanup()
 
 
 def test_a_server_reprovisioned_empty_within_the_grace_is_refilled(patient_cluster):

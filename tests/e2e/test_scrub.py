@@ -144,11 +144,8 @@ def node_scrub(cluster):
 
 @pytest.fixture()
 def scrubbing_cluster():
-    c = DevCluster(extra_args=SCRUB_ARGS).start()
-    try:
+    with DevCluster(extra_args=SCRUB_ARGS) as c:
         yield c
-    finally:
-        c.cleanup()
 
 
 def test_bitrot_in_one_percent_of_shard_files_is_found_and_repaired(scrubbing_cluster, capsys):
@@ -246,11 +243,8 @@ def test_bitrot_in_one_percent_of_shard_files_is_found_and_repaired(scrubbing_cl
 @pytest.fixture()
 def patient_cluster():
     """Nodes are not counted as lost for a minute: a restart is only a restart."""
-    c = DevCluster(extra_args=SCRUB_ARGS + ["--loss-grace-ms", "60000"]).start()
-    try:
+    with DevCluster(extra_args=SCRUB_ARGS + ["--loss-grace-ms", "60000"]) as c:
         yield c
-    finally:
-        c.cleanup()
 
 
 def test_a_node_back_with_a_stale_partly_deleted_disk_serves_no_wrong_data(patient_cluster):
