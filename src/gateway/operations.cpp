@@ -65,7 +65,12 @@ Result<DrillRequest> ParseDrill(std::string_view query, const std::vector<NodeVi
     node.provider = view.record.provider;
     node.site = view.record.site;
     node.down = view.health == NodeHealth::kDown;
-    node.writable = view.health == NodeHealth::kUp && !view.read_only;
+    // The drill asks about a loss to come, so a node that is only suspect
+    // (one request to it just failed; placement skips it for a moment)
+    // still counts as a repair target: a passing blip must not change the
+    // prediction.
+    node.writable = (view.health == NodeHealth::kUp || view.health == NodeHealth::kSuspect) &&
+                    !view.read_only;
     request.scenario.nodes.push_back(std::move(node));
   }
   for (const auto& [name, value] : params) {
