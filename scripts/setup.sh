@@ -15,6 +15,8 @@ packages=(
   awscli rclone s3cmd s3fs fuse python3 python3-boto3 python3-pytest sqlite3 procps
   # e2e tests recompute shard checksums (XXH3) independently of the node
   python3-xxhash
+  # the independent notice-ledger verifier (tools/ledger_verify.py) and its e2e test
+  python3-nacl
 )
 
 missing=()

@@ -31,12 +31,12 @@ Result<nlohmann::json> ReadJsonFile(const fs::path& path) {
 // A free coroutine, parameters by value: a capturing lambda coroutine
 // handed to co_spawn as a temporary would dangle under GCC 12.
 net::Task<void> FetchInto(std::string method, std::string endpoint, std::string target, std::string secret,
-                          std::chrono::milliseconds timeout,
+                          std::string body, std::chrono::milliseconds timeout,
                           std::optional<Result<net::SimpleResponse>>* out) {
   net::Headers headers;
   headers.Set("Authorization", node::AuthorizationValue(secret));
   headers.Set("Accept", "application/json");
-  *out = co_await net::Fetch(nullptr, endpoint, method, target, headers, "", timeout);
+  *out = co_await net::Fetch(nullptr, endpoint, method, target, headers, body, timeout);
 }
 
 }  // namespace
@@ -103,10 +103,11 @@ Result<std::string> AdminGet(const AdminTarget& admin, const std::string& target
 }
 
 Result<std::string> AdminRequest(const AdminTarget& admin, const std::string& method,
-                                 const std::string& target, std::chrono::seconds timeout) {
+                                 const std::string& target, std::chrono::seconds timeout,
+                                 const std::string& request_body) {
   boost::asio::io_context io;
   std::optional<Result<net::SimpleResponse>> response;
-  boost::asio::co_spawn(io, FetchInto(method, admin.endpoint, target, admin.secret, timeout, &response),
+  boost::asio::co_spawn(io, FetchInto(method, admin.endpoint, target, admin.secret, request_body, timeout, &response),
                         boost::asio::detached);
   io.run();
   if (!response) return MakeError(Errc::kInternal, "the request to " + admin.endpoint + " did not finish");

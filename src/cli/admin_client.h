@@ -44,8 +44,9 @@ Result<AdminTarget> ResolveAdminTarget(const AdminOptions& options);
 // a 200; any other status becomes an error carrying the gateway's message.
 Result<std::string> AdminGet(const AdminTarget& admin, const std::string& target,
                              std::chrono::seconds timeout);
-// The same with another method (e.g. POST, with no body).
+// The same with another method (e.g. POST) and an optional request body.
 Result<std::string> AdminRequest(const AdminTarget& admin, const std::string& method,
-                                 const std::string& target, std::chrono::seconds timeout);
+                                 const std::string& target, std::chrono::seconds timeout,
+                                 const std::string& request_body = "");
 
 }  // namespace holdfast::cli

@@ -16,7 +16,12 @@ void AddDevCommand(CLI::App& app, Action* run);
 // Operators' commands against a gateway's admin API (cli/admin_client.h).
 void AddStatusCommand(CLI::App& app, Action* run);
 void AddUserCommand(CLI::App& app, Action* run);  // user_command.cpp
+void AddLedgerCommand(CLI::App& app, Action* run);  // ledger_command.cpp
 void AddDrillCommand(CLI::App& app, Action* run);
+// `holdfast node drain|undrain|retire` and `holdfast provider ...`; call
+// after AddNodeCommand.
+void AddDrainCommands(CLI::App& app, Action* run);  // drain_command.cpp
+void AddRecoverCommand(CLI::App& app, Action* run);  // recover_command.cpp
 
 // Blocks SIGINT/SIGTERM in this thread (and threads started later), then
 // waits for one of them. Call BlockStopSignals before starting threads.

@@ -34,7 +34,10 @@ struct DevOptions {
   int heartbeat_ms = 500;
   int64_t loss_grace_ms = 3000;  // short, so a demo shows repair within seconds
   uint64_t repair_mib_per_s = 256;
+  uint64_t drain_mib_per_s = 256;
+  int64_t meta_backup_interval_s = 300;  // a demo shows backups within minutes
   int64_t multipart_expiry_s = 7 * 24 * 3600;
+  int64_t ledger_head_interval_s = 60;
   uint64_t scrub_mib_per_s = 16;
   int64_t scrub_interval_s = 600;  // shorter than a node's default week: a demo shows it
 };
@@ -220,7 +223,10 @@ int RunDev(const DevOptions& options) {
   gw_options.heartbeat_timeout = std::chrono::milliseconds(options.heartbeat_ms * 4);
   gw_options.shard_loss_grace = std::chrono::milliseconds(options.loss_grace_ms);
   gw_options.repair_bytes_per_second = options.repair_mib_per_s << 20;
+  gw_options.drain_bytes_per_second = options.drain_mib_per_s << 20;
+  gw_options.meta_backup_interval = std::chrono::seconds(options.meta_backup_interval_s);
   gw_options.multipart_upload_expiry = std::chrono::seconds(options.multipart_expiry_s);
+  gw_options.ledger_head_interval = std::chrono::seconds(options.ledger_head_interval_s);
   auto gw = gateway::Gateway::Start(gw_options);
   if (!gw) {
     std::cerr << "holdfast dev: cannot start the gateway: " << gw.error().message << "\n";
@@ -280,9 +286,18 @@ void AddDevCommand(CLI::App& app, Action* run) {
   cmd->add_option("--repair-mib-per-s", options->repair_mib_per_s,
                   "Rate limit for the bytes repair writes, in MiB/s")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20));
+  cmd->add_option("--meta-backup-interval-s", options->meta_backup_interval_s,
+                  "How often the metadata store is backed up into the cluster, in seconds; 0 = never")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+  cmd->add_option("--drain-mib-per-s", options->drain_mib_per_s,
+                  "Rate limit for the bytes a drain moves, in MiB/s")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20));
   cmd->add_option("--multipart-expiry-s", options->multipart_expiry_s,
                   "Abort multipart uploads not completed this many seconds after they were created (default 7 days)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+  cmd->add_option("--ledger-head-interval-s", options->ledger_head_interval_s,
+                  "Sign a notice-ledger tree head this often when the ledger grew (docs/ledger.md)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
   cmd->add_option("--scrub-mib-per-s", options->scrub_mib_per_s,
                   "Each node's scrub rate (reading shards back to verify them), in MiB/s; 0 = off")
       ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 20));

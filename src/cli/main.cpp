@@ -11,8 +11,11 @@ int main(int argc, char** argv) {
   holdfast::cli::AddDrillCommand(app, &run);
   holdfast::cli::AddGatewayCommand(app, &run);
   holdfast::cli::AddNodeCommand(app, &run);
+  holdfast::cli::AddDrainCommands(app, &run);
+  holdfast::cli::AddRecoverCommand(app, &run);
   holdfast::cli::AddStatusCommand(app, &run);
   holdfast::cli::AddUserCommand(app, &run);
+  holdfast::cli::AddLedgerCommand(app, &run);
   CLI11_PARSE(app, argc, argv);
   return run ? run() : 2;
 }

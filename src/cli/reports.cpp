@@ -224,17 +224,34 @@ std::string RepairSection(const Json& status) {
 std::string DrainSection(const Json& status) {
   const Json& drain = Obj(status, "drain");
   std::string out = "Drain\n";
-  if (!drain.is_object()) return out + "  none (draining is not implemented yet)\n";
-  const Json& nodes = Obj(drain, "nodes");
-  if (!nodes.is_array() || nodes.empty()) return out + "  nothing is being drained\n";
+  const Json& drains = Obj(drain, "drains");
+  if (!drains.is_array() || drains.empty()) return out + "  nothing is being drained\n";
   Table table("  ");
-  table.Row({"NODE", "SHARDS LEFT", "BYTES LEFT"});
-  for (const Json& node : nodes) {
-    table.Row({Str(node, "id"), std::to_string(Count(node, "shards_remaining")),
-               HumanBytes(Num(node, "bytes_remaining").value_or(0))});
+  table.Row({"SCOPE", "NAME", "STATE", "OBJECTS LEFT", "SHARDS LEFT", "BYTES LEFT"});
+  for (const Json& entry : drains) {
+    const bool retired = Str(entry, "state") == "retired";
+    std::string state = Str(entry, "state");
+    if (!retired && entry.value("ready_to_retire", false)) state = "drained (ready to retire)";
+    table.Row({Str(entry, "scope"), Str(entry, "name"), state,
+               retired ? "-" : std::to_string(Count(entry, "objects_left")),
+               retired ? "-" : std::to_string(Count(entry, "shards_left")),
+               retired ? "-" : HumanBytes(Num(entry, "bytes_left").value_or(0))});
   }
   out += table.Text();
-  if (auto rate = Num(drain, "rate_bytes_per_second")) out += "  rate: " + HumanRate(*rate) + "\n";
+  out += "  moved " + HumanBytes(Num(drain, "bytes_moved").value_or(0)) + " (" +
+         Plural(Count(drain, "shards_moved"), "shard", "shards") + ") at " +
+         HumanRate(Num(drain, "rate_bytes_per_second").value_or(0));
+  if (auto eta = Num(drain, "eta_seconds"); eta && *eta > 0) out += ", about " + HumanDuration(*eta) + " to go";
+  out += "\n";
+  const Json& blocked = Obj(drain, "blocked");
+  if (blocked.is_array() && !blocked.empty()) {
+    out += "  " + Plural(blocked.size(), "shard cannot", "shards cannot") + " move now:\n";
+    for (const Json& move : blocked) {
+      out += "    " + Str(move, "bucket") + "/" + Str(move, "key") + " (shard " +
+             std::to_string(Count(move, "shard_index")) + " on " + Str(move, "node_id") + "): " +
+             Str(move, "reason") + "\n";
+    }
+  }
   return out;
 }
 

@@ -44,7 +44,12 @@ const char* kStatus = R"({
              "rate_bytes_per_second": 0, "measured_rate_bytes_per_second": 41943040,
              "rate_limit_bytes_per_second": 268435456},
   "gc": {"queued_shards": 6},
-  "drain": null
+  "drain": {"drains": [{"scope": "provider", "name": "provider-b", "state": "draining", "nodes": ["b1"],
+                        "objects_left": 3, "shards_left": 7, "bytes_left": 3145728, "pending_shards": 0,
+                        "ready_to_retire": false}],
+            "shards_moved": 2, "bytes_moved": 2097152, "rate_bytes_per_second": 1048576, "eta_seconds": 3,
+            "blocked": [{"bucket": "photos", "key": "cat.jpg", "version_id": "ab", "shard_index": 4,
+                         "node_id": "b1", "reason": "no node can take it"}]}
 })";
 
 TEST(StatusReport, ShowsNodesByProviderMarginAndQueues) {
@@ -59,7 +64,10 @@ TEST(StatusReport, ShowsNodesByProviderMarginAndQueues) {
   EXPECT_TRUE(Contains(text, "(10 versions; 4 under-protected)")) << text;
   EXPECT_TRUE(Contains(text, "unreadable now")) << text;
   EXPECT_TRUE(Contains(text, "40.0 MiB/s measured")) << text;
-  EXPECT_TRUE(Contains(text, "none (draining is not implemented yet)")) << text;
+  EXPECT_TRUE(Contains(text, "provider-b")) << text;
+  EXPECT_TRUE(Contains(text, "3.0 MiB")) << text;  // bytes left
+  EXPECT_TRUE(Contains(text, "moved 2.0 MiB (2 shards) at 1.0 MiB/s, about 3.0 s to go")) << text;
+  EXPECT_TRUE(Contains(text, "photos/cat.jpg (shard 4 on b1): no node can take it")) << text;
   EXPECT_TRUE(Contains(text, "6 shard copies queued")) << text;
   // Margin rows come most spare first.
   EXPECT_LT(text.find("can lose 4 more shards"), text.find("one more lost shard"));

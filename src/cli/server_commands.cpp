@@ -69,14 +69,16 @@ void AddNodeCommand(CLI::App& app, Action* run) {
   auto heartbeat_ms = std::make_shared<int>(1000);
   auto scrub_mib_per_s = std::make_shared<uint64_t>(16);
   auto scrub_interval_s = std::make_shared<int64_t>(7 * 24 * 3600);
-  CLI::App* cmd = app.add_subcommand("node", "Run a storage node");
-  cmd->add_option("--id", options->id, "Unique node (server) id")->required();
-  cmd->add_option("--provider", options->provider, "Hosting provider this node runs at")->required();
-  cmd->add_option("--site", options->site, "Site (data centre) within the provider")->required();
-  std::string data_dir;
-  cmd->add_option("--data-dir", options->data_dir, "Directory for shard files")->required();
+  CLI::App* cmd = app.add_subcommand(
+      "node", "Run a storage node (with --id, --provider, --site, --data-dir, --gateway), or drain one");
+  // Required only to run a node, not for `holdfast node drain ...`
+  // (cli/drain_command.cpp): checked in the callback.
+  cmd->add_option("--id", options->id, "Unique node (server) id (required to run a node)");
+  cmd->add_option("--provider", options->provider, "Hosting provider this node runs at (required)");
+  cmd->add_option("--site", options->site, "Site (data centre) within the provider (required)");
+  cmd->add_option("--data-dir", options->data_dir, "Directory for shard files (required)");
   cmd->add_option("--listen", *listen, "Address for the node API (host:port, port 0 = any)");
-  cmd->add_option("--gateway", options->gateway_endpoint, "Gateway to send heartbeats to (host:port)")->required();
+  cmd->add_option("--gateway", options->gateway_endpoint, "Gateway to send heartbeats to (host:port) (required)");
   cmd->add_option("--secret-file", *secret_file, "File holding the cluster secret (default: $HOLDFAST_CLUSTER_SECRET)");
   cmd->add_option("--heartbeat-ms", *heartbeat_ms, "Heartbeat interval in milliseconds");
   cmd->add_option("--scrub-mib-per-s", *scrub_mib_per_s,
@@ -87,6 +89,10 @@ void AddNodeCommand(CLI::App& app, Action* run) {
                   "A scrub pass starts at most this often, in seconds (default 7 days)")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
   cmd->callback([=] {
+    if (!cmd->get_subcommands().empty()) return;  // drain, undrain or retire
+    for (const char* flag : {"--id", "--provider", "--site", "--data-dir", "--gateway"}) {
+      if (cmd->count(flag) == 0) throw CLI::RequiredError(flag);
+    }
     *run = [=]() -> int {
       node::NodeOptions o = *options;
       if (!SplitHostPort(*listen, &o.listen_address, &o.port)) {
@@ -113,7 +119,10 @@ void AddGatewayCommand(CLI::App& app, Action* run) {
   auto policy = std::make_shared<std::vector<int>>();
   auto loss_grace_ms = std::make_shared<int64_t>(60000);
   auto repair_mib_per_s = std::make_shared<uint64_t>(256);
+  auto drain_mib_per_s = std::make_shared<uint64_t>(256);
+  auto meta_backup_interval_s = std::make_shared<int64_t>(3600);
   auto multipart_expiry_s = std::make_shared<int64_t>(7 * 24 * 3600);
+  auto ledger_head_interval_s = std::make_shared<int64_t>(60);
   CLI::App* cmd = app.add_subcommand("gateway", "Run the S3 gateway");
   cmd->add_option("--data-dir", options->data_dir, "Directory for the metadata store")->required();
   cmd->add_option("--listen", *listen, "Address for S3 and the internal API (host:port)");
@@ -130,13 +139,23 @@ void AddGatewayCommand(CLI::App& app, Action* run) {
   cmd->add_option("--repair-mib-per-s", *repair_mib_per_s,
                   "Rate limit for the bytes repair writes, in MiB/s")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20));
+  cmd->add_option("--meta-backup-interval-s", *meta_backup_interval_s,
+                  "How often the metadata store is backed up into the cluster, in seconds (default 1 hour); 0 = never")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+  cmd->add_option("--drain-mib-per-s", *drain_mib_per_s,
+                  "Rate limit for the bytes a drain moves, in MiB/s")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20));
   cmd->add_option("--multipart-expiry-s", *multipart_expiry_s,
                   "Abort multipart uploads not completed this many seconds after they were created (default 7 days)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+  cmd->add_option("--ledger-head-interval-s", *ledger_head_interval_s,
+                  "Sign a notice-ledger tree head this often when the ledger grew (docs/ledger.md)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
   cmd->callback([=] {
     *run = [=]() -> int {
       gateway::GatewayOptions o = *options;
       o.multipart_upload_expiry = std::chrono::seconds(*multipart_expiry_s);
+      o.ledger_head_interval = std::chrono::seconds(*ledger_head_interval_s);
       if (!SplitHostPort(*listen, &o.listen_address, &o.port)) {
         std::cerr << "holdfast gateway: --listen must be host:port, got '" << *listen << "'\n";
         return 2;
@@ -149,6 +168,8 @@ void AddGatewayCommand(CLI::App& app, Action* run) {
       if (!policy->empty()) o.policy = placement::DurabilityPolicy{(*policy)[0], (*policy)[1]};
       o.shard_loss_grace = std::chrono::milliseconds(*loss_grace_ms);
       o.repair_bytes_per_second = *repair_mib_per_s << 20;
+      o.drain_bytes_per_second = *drain_mib_per_s << 20;
+      o.meta_backup_interval = std::chrono::seconds(*meta_backup_interval_s);
       BlockStopSignals();
       auto gw = gateway::Gateway::Start(o);
       if (!gw) {

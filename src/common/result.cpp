@@ -15,6 +15,7 @@ const char* ErrcName(Errc code) {
     case Errc::kTooLarge: return "too-large";
     case Errc::kInfeasible: return "infeasible";
     case Errc::kInternal: return "internal";
+    case Errc::kLocked: return "locked";
   }
   return "unknown";
 }

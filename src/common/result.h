@@ -26,6 +26,7 @@ enum class Errc {
   kTooLarge,         // input exceeds a limit
   kInfeasible,       // the request cannot be satisfied by the topology/policy
   kInternal,         // a bug or an unexpected failure
+  kLocked,           // a legal hold or retention forbids destroying this data
 };
 
 const char* ErrcName(Errc code);

@@ -93,7 +93,40 @@ NodeView ClusterView::ViewLocked(const std::string& node_id, const Entry& entry)
   NodeView view = entry.view;
   view.health = HealthLocked(node_id);
   view.lost = LostLocked(entry, clock_.MonotonicMs());
+  view.drain = DrainLocked(entry.view.record);
   return view;
+}
+
+std::optional<meta::DrainState> ClusterView::DrainLocked(const meta::NodeRecord& record) const {
+  std::optional<meta::DrainState> state;
+  for (const meta::Drain& drain : drains_) {
+    const bool covers = drain.scope == meta::DrainScope::kNode ? drain.name == record.id
+                                                                : drain.name == record.provider;
+    if (!covers) continue;
+    if (!state || drain.state == meta::DrainState::kRetired) state = drain.state;
+  }
+  return state;
+}
+
+void ClusterView::SetDrains(std::vector<meta::Drain> drains) {
+  std::lock_guard lock(mutex_);
+  drains_ = std::move(drains);
+}
+
+std::vector<meta::Drain> ClusterView::Drains() const {
+  std::lock_guard lock(mutex_);
+  return drains_;
+}
+
+std::vector<std::string> ClusterView::NodesOf(meta::DrainScope scope, const std::string& name) const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> ids;
+  for (const auto& [id, entry] : nodes_) {
+    const bool covered = scope == meta::DrainScope::kNode ? id == name
+                                                          : entry.view.record.provider == name;
+    if (covered) ids.push_back(id);
+  }
+  return ids;
 }
 
 std::vector<NodeView> ClusterView::Nodes() const {
@@ -114,6 +147,7 @@ std::vector<placement::NodeInfo> ClusterView::PlacementNodes() const {
   std::lock_guard lock(mutex_);
   std::vector<placement::NodeInfo> out;
   for (const auto& [id, entry] : nodes_) {
+    if (DrainLocked(entry.view.record)) continue;  // leaving: no new shards
     placement::NodeInfo info;
     info.id = id;
     info.provider = entry.view.record.provider;

@@ -11,6 +11,11 @@
 // A node known from the metadata store but silent since this gateway started
 // is down from the start, so it becomes lost one grace after start-up.
 //
+// Drains (gateway/drain.h): a node that is draining or retired, itself or
+// through its provider, is left out of PlacementNodes() altogether: new
+// objects get a layout and nodes from the nodes that stay. The view keeps a
+// copy of the drains table, refreshed with SetDrains().
+//
 // Thread-safe: all methods lock one mutex; none does I/O while holding it.
 #pragma once
 
@@ -46,6 +51,8 @@ struct NodeView {
   // re-provisioned empty, however briefly it was away.
   uint64_t empty_reports = 0;
   node::ScrubStats scrub;  // as the last heartbeat reported it
+  // Set while the node, or its provider, is draining or retired.
+  std::optional<meta::DrainState> drain;
 };
 const char* NodeStateName(const NodeView& view);  // "up", "suspect", "down" or "lost"
 
@@ -63,8 +70,16 @@ class ClusterView {
 
   std::vector<NodeView> Nodes() const;
   std::optional<NodeView> Node(const std::string& node_id) const;
-  // Every registered node for placement; `available` = up and writable.
+  // Every registered node that is not draining or retired, for placement;
+  // `available` = up and writable.
   std::vector<placement::NodeInfo> PlacementNodes() const;
+
+  // Replaces the view's copy of the drains table.
+  void SetDrains(std::vector<meta::Drain> drains);
+  std::vector<meta::Drain> Drains() const;
+  // The registered nodes a drain covers: the node itself, or every node of
+  // the provider.
+  std::vector<std::string> NodesOf(meta::DrainScope scope, const std::string& name) const;
   size_t up_count() const;
 
  private:
@@ -78,6 +93,7 @@ class ClusterView {
   NodeHealth HealthLocked(const std::string& node_id) const;
   bool LostLocked(const Entry& entry, int64_t now_mono_ms) const;
   NodeView ViewLocked(const std::string& node_id, const Entry& entry) const;
+  std::optional<meta::DrainState> DrainLocked(const meta::NodeRecord& record) const;
 
   const Clock& clock_;
   const int64_t heartbeat_timeout_ms_;
@@ -85,6 +101,7 @@ class ClusterView {
   const int64_t loss_grace_ms_;
   mutable std::mutex mutex_;
   std::map<std::string, Entry> nodes_;
+  std::vector<meta::Drain> drains_;
 };
 
 }  // namespace holdfast::gateway

@@ -6,6 +6,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -22,6 +23,10 @@
 #include "meta/meta_store.h"
 #include "placement/placement.h"
 
+namespace holdfast::ledger {
+class Ledger;  // ledger/ledger.h
+}
+
 namespace holdfast::gateway {
 
 struct GatewaySettings {
@@ -36,6 +41,14 @@ struct GatewaySettings {
   // Budget for the bytes repair writes (rebuilt shards) and re-reads to
   // verify a returning node, so client traffic keeps being served.
   uint64_t repair_bytes_per_second = 256ull << 20;
+  // Budget for the bytes a drain writes (moved shards) and reads back to
+  // verify them (gateway/drain.h).
+  uint64_t drain_bytes_per_second = 256ull << 20;
+  // The gateway's own directory (the metadata store, scratch files).
+  std::filesystem::path data_dir;
+  // Metadata backups into the cluster (gateway/meta_backup.h); 0 = none.
+  std::chrono::milliseconds meta_backup_interval{std::chrono::hours(1)};
+  int meta_backups_kept = 3;
 };
 
 class GatewayContext {
@@ -53,8 +66,13 @@ class GatewayContext {
   const Clock& clock;
   const GatewaySettings settings;
   RepairStats repair_stats;       // written by repair, read by the status endpoint
+  DrainStats drain_stats;         // written by drain, read by status and metrics
   ShardCopyLocks shard_copy_locks;  // GC and repair, see repair_state.h
   ScrubReportStats scrub_reports;   // nodes' corrupt-shard reports, see scrub_reports.h
+  // The notice ledger (ledger/ledger.h): record holds, retention, notices,
+  // retirement and destruction through it (blocking: use RunBlocking). Set
+  // by the gateway before it serves; owned by it.
+  ledger::Ledger* ledger = nullptr;
 
   // The policy in force for `nodes`.
   placement::DurabilityPolicy PolicyFor(const std::vector<placement::NodeInfo>& nodes) const;

@@ -10,8 +10,12 @@
 #include "common/log.h"
 #include "gateway/background.h"
 #include "gateway/context.h"
+#include "gateway/drain.h"
+#include "gateway/meta_backup.h"
+#include "gateway/ledger_api.h"
 #include "gateway/repair.h"
 #include "gateway/s3_api.h"
+#include "ledger/ledger.h"
 #include "meta/meta_store.h"
 #include "net/http.h"
 
@@ -34,11 +38,20 @@ class GatewayImpl final : public Gateway {
     auto known = store_->ListNodes();
     if (!known) return known.error();
     cluster_.Load(*known);
+    auto drains = store_->ListDrains();
+    if (!drains) return drains.error();
+    cluster_.SetDrains(std::move(*drains));
     if (!options_.access_key_id.empty()) {
       Status put = store_->PutAccessKey({options_.access_key_id, options_.secret_key, "dev"});
       if (!put) return put;
     }
     AbortWritesOfEarlierRuns();
+    // The ledger key signs every tree head handed out in a receipt; it is
+    // made once and kept beside the metadata (ledger/signing.h).
+    auto ledger_key = ledger::LoadOrCreateKeyFile(options_.data_dir / "ledger.key");
+    if (!ledger_key) return ledger_key.error();
+    ledger_ = std::make_unique<ledger::Ledger>(*store_, std::move(*ledger_key), SystemClock());
+    context_.ledger = ledger_.get();
     net::ServerOptions server_options;
     server_options.bind_address = options_.listen_address;
     server_options.port = options_.port;
@@ -52,6 +65,10 @@ class GatewayImpl final : public Gateway {
                                                  options_.multipart_upload_expiry, stopping_),
                           boost::asio::detached);
     boost::asio::co_spawn(io_.context(0), RunRepair(context_, stopping_), boost::asio::detached);
+    boost::asio::co_spawn(io_.context(0), RunLedgerTreeHeadSigner(context_, options_.ledger_head_interval, stopping_),
+                          boost::asio::detached);
+    boost::asio::co_spawn(io_.context(0), RunDrain(context_, stopping_), boost::asio::detached);
+    boost::asio::co_spawn(io_.context(0), RunMetadataBackup(context_, stopping_), boost::asio::detached);
     return Status::Ok();
   }
 
@@ -75,6 +92,9 @@ class GatewayImpl final : public Gateway {
     settings.policy = options.policy;
     settings.shard_loss_grace = options.shard_loss_grace;
     settings.repair_bytes_per_second = options.repair_bytes_per_second;
+    settings.drain_bytes_per_second = options.drain_bytes_per_second;
+    settings.data_dir = options.data_dir;
+    settings.meta_backup_interval = options.meta_backup_interval;
     return settings;
   }
 
@@ -91,6 +111,7 @@ class GatewayImpl final : public Gateway {
 
   GatewayOptions options_;
   std::unique_ptr<meta::MetaStore> store_;
+  std::unique_ptr<ledger::Ledger> ledger_;  // after store_: it uses it
   ClusterView cluster_;
   boost::asio::thread_pool blocking_pool_;
   net::IoPool io_;

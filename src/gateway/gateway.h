@@ -37,6 +37,12 @@ struct GatewayOptions {
   // A node down for longer than this is lost: its shards are rebuilt.
   std::chrono::milliseconds shard_loss_grace{60000};
   uint64_t repair_bytes_per_second = 256ull << 20;
+  uint64_t drain_bytes_per_second = 256ull << 20;  // gateway/drain.h
+  // Metadata backups into the cluster (gateway/meta_backup.h); 0 = none.
+  std::chrono::milliseconds meta_backup_interval{std::chrono::hours(1)};
+  // How often the notice ledger signs a tree head if it grew meanwhile
+  // (gateway/ledger_api.h); receipts and POST .../ledger/head sign at once.
+  std::chrono::milliseconds ledger_head_interval{60000};
   std::chrono::milliseconds pending_write_expiry{std::chrono::hours(24)};
   // A multipart upload neither completed nor aborted this long after it was
   // created is aborted and its parts deleted (S3 leaves this to a lifecycle

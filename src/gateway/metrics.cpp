@@ -232,6 +232,32 @@ void AddRepair(const Json& repair, Exposition* out) {
   AddFields(repair, kFields, {}, out);
 }
 
+// Per drain: what is left; overall: what moved, the rate, what is blocked.
+void AddDrain(const Json& drain, Exposition* out) {
+  if (!drain.is_object()) return;
+  for (const Json& entry : drain.value("drains", Json::array())) {
+    const Labels labels = {{"scope", entry.value("scope", "")}, {"name", entry.value("name", "")},
+                           {"state", entry.value("state", "")}};
+    out->AddField(entry, "shards_left", "holdfast_drain_shards_left", "gauge",
+                  "Shards still recorded on a draining node or provider.", labels);
+    out->AddField(entry, "bytes_left", "holdfast_drain_bytes_left", "gauge",
+                  "Shard bytes still recorded on a draining node or provider.", labels);
+    out->AddField(entry, "objects_left", "holdfast_drain_objects_left", "gauge",
+                  "Object versions with shards still on a draining node or provider.", labels);
+  }
+  out->AddField(drain, "shards_moved", "holdfast_drain_shards_moved_total", "counter",
+                "Shards moved off draining nodes since the gateway started.");
+  out->AddField(drain, "bytes_moved", "holdfast_drain_bytes_moved_total", "counter",
+                "Shard bytes moved off draining nodes since the gateway started.");
+  out->AddField(drain, "rate_bytes_per_second", "holdfast_drain_rate_bytes_per_second", "gauge",
+                "Moved bytes per second over the last 5 s.");
+  if (drain.contains("blocked") && drain["blocked"].is_array()) {
+    out->Add("holdfast_drain_blocked_shards", "gauge",
+             "Shards a drain could not move in its current or last pass (see the status for why).", {},
+             Json(drain["blocked"].size()));
+  }
+}
+
 std::string Render(const Json& status) {
   Exposition out;
   out.Add("holdfast_metadata_up", "gauge",
@@ -259,6 +285,16 @@ std::string Render(const Json& status) {
   AddClusterScrub(status.value("scrub", Json()), &out);
   out.AddField(status.value("gc", Json()), "queued_shards", "holdfast_gc_queued_shards", "gauge",
                "Shard copies waiting in the garbage-collection queue.");
+  AddDrain(status.value("drain", Json()), &out);
+  const Json backup = status.value("metadata_backup", Json());
+  out.AddField(backup, "backups_taken", "holdfast_metadata_backups_total", "counter",
+               "Metadata backups written into the cluster since the gateway started.");
+  out.AddField(backup, "failures", "holdfast_metadata_backup_failures_total", "counter",
+               "Metadata backups that failed since the gateway started.");
+  if (backup.is_object() && backup.value("last_unix_ms", int64_t{0}) > 0) {
+    out.Add("holdfast_metadata_backup_last_seconds", "gauge", "Unix time of the last metadata backup.", {},
+            Json(backup.value("last_unix_ms", int64_t{0}) / 1000.0));
+  }
   return out.Text();
 }
 

@@ -1,9 +1,12 @@
 #include "gateway/node_client.h"
 
+#include <nlohmann/json.hpp>
+
 #include <cstring>
 #include <vector>
 
 #include "common/digest.h"
+#include "net/message.h"
 #include "node/node_api.h"
 #include "storage/shard_stream.h"
 
@@ -279,6 +282,33 @@ Task<Result<storage::ShardFooter>> NodeClient::GetFooter(std::string endpoint,
   auto footer = storage::DecodeFooterJson(response->body);
   if (!footer) co_return MakeError(Errc::kCorrupt, "node sent a bad footer: " + footer.error().message);
   co_return *footer;
+}
+
+Task<Result<ShardListPage>> NodeClient::ListShards(std::string endpoint, std::string after, int limit) {
+  net::Headers headers;
+  headers.Set("Authorization", authorization_);
+  const std::string target = std::string(node::kShardListPath) + "?limit=" + std::to_string(limit) +
+                             "&after=" + net::PercentEncode(after, false);
+  auto response = co_await net::Fetch(pool_.get(), endpoint, "GET", target, headers, "", kRequestTimeout);
+  if (!response) co_return response.error();
+  if (response->status != 200) {
+    co_return MakeError(ErrcForStatus(response->status), NodeErrorMessage(response->status, response->body));
+  }
+  const nlohmann::json page = nlohmann::json::parse(response->body, nullptr, /*allow_exceptions=*/false);
+  if (!page.is_object() || !page.contains("shards") || !page["shards"].is_array()) {
+    co_return MakeError(Errc::kCorrupt, "node sent a bad shard list");
+  }
+  ShardListPage out;
+  for (const nlohmann::json& item : page["shards"]) {
+    auto footer = storage::DecodeFooterJson(item.dump());
+    if (!footer) co_return MakeError(Errc::kCorrupt, "node sent a bad footer: " + footer.error().message);
+    out.footers.push_back(std::move(*footer));
+  }
+  out.skipped = page.value("skipped", uint64_t{0});
+  if (page.contains("next_after") && page["next_after"].is_string()) {
+    out.next_after = page["next_after"].get<std::string>();
+  }
+  co_return out;
 }
 
 }  // namespace holdfast::gateway

@@ -43,6 +43,13 @@ class ShardDownload {
   virtual uint64_t next_block_index() const = 0;
 };
 
+// One page of a node's committed shards (GET /v1/shards).
+struct ShardListPage {
+  std::vector<storage::ShardFooter> footers;
+  uint64_t skipped = 0;    // shard files the node could not validate
+  std::string next_after;  // "" = this was the last page
+};
+
 class NodeClient {
  public:
   NodeClient(std::string cluster_secret, std::chrono::milliseconds connect_timeout);
@@ -67,6 +74,8 @@ class NodeClient {
   // The footer of a committed shard, as the node verified it on disk.
   // kNotFound if the node has no such shard, kCorrupt if it is damaged.
   net::Task<Result<storage::ShardFooter>> GetFooter(std::string endpoint, std::string shard_id);
+  // Committed shards after `after` in id order, with their footers.
+  net::Task<Result<ShardListPage>> ListShards(std::string endpoint, std::string after, int limit);
 
  private:
   std::string authorization_;

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "common/digest.h"
 #include "common/log.h"
 #include "storage/shard_stream.h"
@@ -121,6 +123,7 @@ class Writer {
     version_.content_type = request_.content_type;
     version_.user_metadata = request_.user_metadata;
     version_.headers = request_.headers;
+    if (!request_.part) version_.lock = request_.lock;
     version_.created_unix_ms = ctx_.clock.NowUnixMs();
     version_.data_shard_count = layout_.data_shard_count;
     version_.parity_shard_count = layout_.parity_shard_count;
@@ -139,6 +142,14 @@ class Writer {
     }
     pending_ = {version_id, request_.bucket, request_.key, version_.created_unix_ms,
                 version_.shards};
+    if (!request_.part) {
+      // In every footer, so that catalogue recovery (gateway/recover.h)
+      // brings the object back with its metadata, not only its bytes.
+      metadata_json_ = nlohmann::json{{"content_type", request_.content_type},
+                                      {"user_metadata", request_.user_metadata},
+                                      {"headers", request_.headers}}
+                           .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    }
     if (auto error = CheckQuorum("to start")) return *error;
     return std::monostate{};
   }
@@ -178,6 +189,7 @@ class Writer {
     footer.block_size_bytes = block_size_;
     footer.created_unix_ms = version_.created_unix_ms;
     footer.object_size_bytes = request_.content_length;
+    footer.metadata_json = metadata_json_;
     if (request_.part) {
       footer.upload_id = request_.part->upload_id;
       footer.part_number = request_.part->part_number;
@@ -347,6 +359,7 @@ class Writer {
   std::shared_ptr<const ec::Codec> codec_;
   uint32_t block_size_ = 0;
   uint64_t block_count_ = 0;
+  std::string metadata_json_;  // the footers' "metadata" (not for parts)
   meta::ObjectVersion version_;
   meta::PendingWrite pending_;
   std::vector<std::string> endpoints_;

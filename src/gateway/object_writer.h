@@ -42,6 +42,9 @@ struct WriteRequest {
   // Set for UploadPart: the bytes become a part (MetaStore::CommitPart)
   // instead of the key's new version.
   std::optional<PartTarget> part;
+  // Retention and legal hold asked for in the request (the store applies the
+  // bucket's default retention when none is set). Not for parts.
+  meta::ObjectLock lock;
 };
 
 enum class WriteFailure {

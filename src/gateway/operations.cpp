@@ -6,7 +6,9 @@
 #include <set>
 
 #include "common/log.h"
+#include "gateway/drain.h"
 #include "gateway/drill.h"
+#include "gateway/meta_backup.h"
 #include "gateway/metrics.h"
 
 namespace holdfast::gateway {
@@ -140,9 +142,6 @@ std::string MergeReporting(const std::string& status_json,
     errors += (errors.empty() ? "" : "; ") + gc_queued.error().message;
   }
   if (!errors.empty()) status["reporting_error"] = errors;
-  // Draining providers and nodes is not implemented yet; docs/admin-api.md
-  // describes the object this becomes.
-  status["drain"] = nullptr;
   status["policy"] = {{"provider_losses", policy.provider_losses},
                       {"server_losses", policy.server_losses}};
   if (status.contains("repair") && status["repair"].is_object()) {
@@ -217,8 +216,13 @@ Task<std::string> AddReportingToStatus(GatewayContext& ctx, std::string status_j
                                              [&] { return ctx.store.CountGcQueue(); });
   const double measured_rate =
       ctx.repair_stats.Snapshot(ctx.clock.MonotonicMs()).measured_rate_bytes_per_second;
-  co_return MergeReporting(status_json, by_spare, gc_queued, measured_rate,
-                           ctx.PolicyFor(ctx.cluster.PlacementNodes()));
+  std::string merged = MergeReporting(status_json, by_spare, gc_queued, measured_rate,
+                                     ctx.PolicyFor(ctx.cluster.PlacementNodes()));
+  std::string drain = co_await RenderDrainJson(ctx);
+  nlohmann::json status = nlohmann::json::parse(merged);
+  status["drain"] = nlohmann::json::parse(drain);
+  status["metadata_backup"] = nlohmann::json::parse(RenderBackupJson(ctx));
+  co_return status.dump();
 }
 
 }  // namespace holdfast::gateway

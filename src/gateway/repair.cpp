@@ -26,27 +26,12 @@ constexpr std::chrono::milliseconds kIdlePoll{250};
 constexpr int64_t kIdleRecheckMs = 5000;
 constexpr uint64_t kMinBurstBytes = 16u << 20;
 
-std::vector<RepairNode> RepairNodes(const std::vector<NodeView>& views) {
-  std::vector<RepairNode> nodes;
-  for (const NodeView& view : views) {
-    RepairNode node;
-    node.id = view.record.id;
-    node.provider = view.record.provider;
-    node.site = view.record.site;
-    node.writable = view.health == NodeHealth::kUp && !view.read_only && !view.lost;
-    node.readable = view.health != NodeHealth::kDown;
-    node.lost = view.lost;
-    nodes.push_back(std::move(node));
-  }
-  return nodes;
-}
-
 // What a pass that rebuilt nothing waits to see change: which nodes can take
 // shards, which are lost, and which came back or were emptied.
 std::string Topology(const std::vector<NodeView>& views) {
   std::string out;
   for (const NodeView& view : views) {
-    const bool writable = view.health == NodeHealth::kUp && !view.read_only;
+    const bool writable = view.health == NodeHealth::kUp && !view.read_only && !view.drain;
     out += view.record.id + (view.lost ? "=lost/" : writable ? "=w/" : "=-/") +
            std::to_string(view.returns_after_loss) + "/" + std::to_string(view.empty_reports) + ";";
   }
@@ -260,8 +245,8 @@ class RepairService {
     } else if (!FooterFitsVersion(*footer, *version, ref.shard_index)) {
       verdict = MakeError(Errc::kCorrupt, "footer does not match the catalogue");
     } else if (location.state != meta::ShardState::kOk) {
-      verdict = co_await VerifyBlocks(*endpoint, shard_id, footer->block_count,
-                                      footer->block_size_bytes);
+      verdict = co_await VerifyBlocks(ctx_, *endpoint, shard_id, footer->block_count,
+                                      footer->block_size_bytes, &limiter_);
     }
     if (!verdict && verdict.error().code == Errc::kUnavailable) co_return ShardCheck::kNodeGone;
     if (!verdict) {
@@ -277,21 +262,6 @@ class RepairService {
                                              [&] { return ctx_.store.MoveShards(moves); });
     if (!applied || *applied == 0) co_return ShardCheck::kSkipped;
     co_return ShardCheck::kRestored;
-  }
-
-  // Reads every block back; the node and NodeClient verify each checksum.
-  Task<Status> VerifyBlocks(std::string endpoint, std::string shard_id, uint64_t block_count,
-                            uint32_t block_size_bytes) {
-    if (block_count == 0) co_return Status::Ok();
-    auto stream = co_await ctx_.nodes.OpenDownload(endpoint, shard_id, 0, block_count, block_size_bytes);
-    if (!stream) co_return stream.error();
-    std::vector<uint8_t> block(block_size_bytes);
-    for (uint64_t i = 0; i < block_count; ++i) {
-      co_await Pace(ctx_, &limiter_, block_size_bytes);
-      Status read = co_await (*stream)->NextBlock(block);
-      if (!read) co_return read;
-    }
-    co_return Status::Ok();
   }
 
   // --- Repair: one version ---------------------------------------------------

@@ -41,8 +41,11 @@ class Rebuilder {
     block_size_ = footer_.block_size_bytes;
     buffer_.assign(size_t(k_ + m_) * block_size_, 0);
     if (footer_.block_count > 0) {
-      Status opened = co_await EnsureSources(0);
-      if (!opened) co_return opened.error();
+      co_await OpenCopySources();
+      if (!AllTargetsCopied()) {
+        Status opened = co_await EnsureSources(0);
+        if (!opened) co_return opened.error();
+      }
     }
     co_await OpenTargets();
     for (uint64_t stripe = 0; stripe < footer_.block_count; ++stripe) {
@@ -100,6 +103,33 @@ class Rebuilder {
       co_return Status::Ok();
     }
     co_return MakeError(Errc::kUnavailable, "no surviving shard of " + Name() + " gave its footer" + why);
+  }
+
+  // A target whose own old copy is among the sources (a drain or rebalance
+  // moving a readable shard) is fed from that copy: one read per byte moved
+  // instead of k. Decoding takes over if the copy fails.
+  Task<void> OpenCopySources() {
+    std::vector<Task<Status>> opens;
+    for (const Target& target : targets_) {
+      const int index = target.rebuild.shard_index;
+      if (tried_[index]) continue;
+      if (std::find(plan_.sources.begin(), plan_.sources.end(), index) == plan_.sources.end()) continue;
+      tried_[index] = true;
+      opens.push_back(OpenSource(index, 0));
+    }
+    co_await net::ParallelAll(std::move(opens));
+  }
+
+  bool AllTargetsCopied() const {
+    return std::all_of(targets_.begin(), targets_.end(), [&](const Target& target) {
+      return !target.upload || streams_[target.rebuild.shard_index] != nullptr;
+    });
+  }
+
+  bool TargetsPresent(const std::vector<char>& present) const {
+    return std::all_of(targets_.begin(), targets_.end(), [&](const Target& target) {
+      return !target.upload || present[target.rebuild.shard_index];
+    });
   }
 
   // Opens streams from `stripe` on until k sources are active.
@@ -199,6 +229,7 @@ class Rebuilder {
         if (streams_[i] && !present[i]) reads.push_back(ReadBlock(i, stripe, &present));
       }
       co_await net::ParallelAll(std::move(reads));
+      if (TargetsPresent(present)) co_return Status::Ok();  // copies: nothing to decode
       if (std::count(present.begin(), present.end(), 1) >= k_) break;
       Status opened = co_await EnsureSources(stripe);
       if (!opened) co_return opened;
@@ -315,6 +346,52 @@ Task<void> ReportShardFailure(GatewayContext& ctx, std::string version_id, int s
   } else if (error.code == Errc::kUnavailable) {
     ctx.cluster.MarkSuspect(node_id);
   }
+}
+
+std::vector<RepairNode> RepairNodes(const std::vector<NodeView>& views) {
+  std::vector<RepairNode> nodes;
+  for (const NodeView& view : views) {
+    RepairNode node;
+    node.id = view.record.id;
+    node.provider = view.record.provider;
+    node.site = view.record.site;
+    // Draining and retired nodes take no shards, not even rebuilt ones.
+    node.writable = view.health == NodeHealth::kUp && !view.read_only && !view.lost && !view.drain;
+    node.readable = view.health != NodeHealth::kDown;
+    node.lost = view.lost;
+    nodes.push_back(std::move(node));
+  }
+  return nodes;
+}
+
+Task<Status> VerifyBlocks(GatewayContext& ctx, std::string endpoint, std::string shard_id,
+                          uint64_t block_count, uint32_t block_size_bytes, RateLimiter* limiter) {
+  if (block_count == 0) co_return Status::Ok();
+  auto stream = co_await ctx.nodes.OpenDownload(endpoint, shard_id, 0, block_count, block_size_bytes);
+  if (!stream) co_return stream.error();
+  std::vector<uint8_t> block(block_size_bytes);
+  for (uint64_t i = 0; i < block_count; ++i) {
+    co_await Pace(ctx, limiter, block_size_bytes);
+    Status read = co_await (*stream)->NextBlock(block);
+    if (!read) co_return read;
+  }
+  co_return Status::Ok();
+}
+
+Task<Status> VerifyShardCopy(GatewayContext& ctx, meta::ObjectVersion version, int shard_index,
+                             std::string node_id, RateLimiter* limiter) {
+  auto endpoint = ctx.ReachableEndpoint(node_id);
+  if (!endpoint) co_return MakeError(Errc::kUnavailable, "node " + node_id + " is down");
+  const std::string shard_id = ShardId(version.version_id, shard_index);
+  auto footer = co_await ctx.nodes.GetFooter(*endpoint, shard_id);
+  if (!footer) co_return footer.error();
+  if (!FooterFitsVersion(*footer, version, shard_index)) {
+    co_return MakeError(Errc::kCorrupt, "shard " + shard_id + " on node " + node_id +
+                                            " has a footer that does not match the catalogue");
+  }
+  Status blocks = co_await VerifyBlocks(ctx, *endpoint, shard_id, footer->block_count,
+                                        footer->block_size_bytes, limiter);
+  co_return blocks;
 }
 
 Task<void> Pace(GatewayContext& ctx, RateLimiter* limiter, uint64_t bytes) {

@@ -11,6 +11,10 @@
 // that fails is dropped and the others go on. Each target's footer is the
 // surviving shards' footer with its own shard index, so the rebuilt shard is
 // indistinguishable from the one the PUT wrote.
+//
+// A target whose own old copy is listed among the sources (drain and
+// rebalance move readable shards) is copied from it block by block, and
+// decoding from k survivors takes over only if that copy fails.
 #pragma once
 
 #include <cstdint>
@@ -44,6 +48,20 @@ net::Task<void> ReportShardFailure(GatewayContext& context, std::string version_
 // shape the catalogue records (version id, k, m, block size).
 bool FooterFitsVersion(const storage::ShardFooter& footer, const meta::ObjectVersion& version,
                        int shard_index);
+
+// What repair and drain need to know of each node: writable = up, writable
+// and not draining; readable = not down; lost = down beyond the grace.
+std::vector<RepairNode> RepairNodes(const std::vector<NodeView>& views);
+
+// Reads blocks [0, block_count) of a shard back; the node and NodeClient
+// verify every checksum. Paced with `limiter`.
+net::Task<Status> VerifyBlocks(GatewayContext& context, std::string endpoint, std::string shard_id,
+                               uint64_t block_count, uint32_t block_size_bytes, RateLimiter* limiter);
+
+// Verifies the copy of shard `shard_index` of `version` on `node_id`: its
+// footer matches the catalogue and every block reads back intact.
+net::Task<Status> VerifyShardCopy(GatewayContext& context, meta::ObjectVersion version,
+                                  int shard_index, std::string node_id, RateLimiter* limiter);
 
 // Waits as long as `limiter` asks before `bytes` may flow.
 net::Task<void> Pace(GatewayContext& context, RateLimiter* limiter, uint64_t bytes);

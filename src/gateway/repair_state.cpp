@@ -1,14 +1,12 @@
 #include "gateway/repair_state.h"
 
+#include <algorithm>
+
 namespace holdfast::gateway {
 
-void RepairStats::AddRebuilt(uint64_t shards, uint64_t bytes, int64_t now_mono_ms) {
-  std::lock_guard lock(mutex_);
-  counters_.shards_rebuilt += shards;
-  counters_.bytes_rebuilt += bytes;
+void ThroughputMeter::Add(uint64_t bytes, int64_t now_mono_ms) {
   recent_.emplace_back(now_mono_ms, bytes);
-  TrimLocked(now_mono_ms);
-  if (stretch_last_ms_ < 0 || now_mono_ms - stretch_last_ms_ > kRateWindowMs) {
+  if (stretch_last_ms_ < 0 || now_mono_ms - stretch_last_ms_ > kWindowMs) {
     stretch_first_ms_ = now_mono_ms;
     stretch_bytes_ = 0;
   } else {
@@ -16,9 +14,21 @@ void RepairStats::AddRebuilt(uint64_t shards, uint64_t bytes, int64_t now_mono_m
   }
   stretch_last_ms_ = now_mono_ms;
   const int64_t stretch_ms = stretch_last_ms_ - stretch_first_ms_;
-  if (stretch_ms >= kMinStretchMs) {
-    counters_.measured_rate_bytes_per_second = double(stretch_bytes_) * 1000.0 / double(stretch_ms);
-  }
+  if (stretch_ms >= kMinStretchMs) stretch_rate_ = double(stretch_bytes_) * 1000.0 / double(stretch_ms);
+}
+
+double ThroughputMeter::WindowRate(int64_t now_mono_ms) {
+  while (!recent_.empty() && recent_.front().first <= now_mono_ms - kWindowMs) recent_.pop_front();
+  uint64_t bytes = 0;
+  for (const auto& [when, n] : recent_) bytes += n;
+  return double(bytes) * 1000.0 / double(kWindowMs);
+}
+
+void RepairStats::AddRebuilt(uint64_t shards, uint64_t bytes, int64_t now_mono_ms) {
+  std::lock_guard lock(mutex_);
+  counters_.shards_rebuilt += shards;
+  counters_.bytes_rebuilt += bytes;
+  meter_.Add(bytes, now_mono_ms);
 }
 
 void RepairStats::AddFailure() {
@@ -43,19 +53,47 @@ void RepairStats::EndPass(uint64_t unplaceable_shards, uint64_t unreadable_versi
   ++counters_.passes;
 }
 
-void RepairStats::TrimLocked(int64_t now_mono_ms) const {
-  while (!recent_.empty() && recent_.front().first <= now_mono_ms - kRateWindowMs) {
-    recent_.pop_front();
-  }
-}
-
 RepairCounters RepairStats::Snapshot(int64_t now_mono_ms) const {
   std::lock_guard lock(mutex_);
-  TrimLocked(now_mono_ms);
   RepairCounters out = counters_;
-  uint64_t bytes = 0;
-  for (const auto& [when, n] : recent_) bytes += n;
-  out.rate_bytes_per_second = double(bytes) * 1000.0 / double(kRateWindowMs);
+  out.rate_bytes_per_second = meter_.WindowRate(now_mono_ms);
+  out.measured_rate_bytes_per_second = meter_.StretchRate();
+  return out;
+}
+
+void DrainStats::AddMoved(uint64_t bytes, int64_t now_mono_ms) {
+  std::lock_guard lock(mutex_);
+  ++counters_.shards_moved;
+  counters_.bytes_moved += bytes;
+  meter_.Add(bytes, now_mono_ms);
+}
+
+void DrainStats::Block(BlockedMove move) {
+  std::lock_guard lock(mutex_);
+  blocked_this_pass_.push_back(std::move(move));
+}
+
+void DrainStats::EndPass() {
+  std::lock_guard lock(mutex_);
+  blocked_last_pass_ = std::move(blocked_this_pass_);
+  blocked_this_pass_.clear();
+  ++counters_.passes;
+}
+
+DrainCounters DrainStats::Snapshot(int64_t now_mono_ms) const {
+  std::lock_guard lock(mutex_);
+  DrainCounters out = counters_;
+  out.rate_bytes_per_second = meter_.WindowRate(now_mono_ms);
+  out.measured_rate_bytes_per_second = meter_.StretchRate();
+  // This pass's findings first; the last pass's too until this one has
+  // looked at them again.
+  out.blocked = blocked_this_pass_;
+  for (const BlockedMove& old : blocked_last_pass_) {
+    const bool seen = std::any_of(out.blocked.begin(), out.blocked.end(), [&](const BlockedMove& b) {
+      return b.version_id == old.version_id && b.shard_index == old.shard_index;
+    });
+    if (!seen) out.blocked.push_back(old);
+  }
   return out;
 }
 

@@ -1,6 +1,7 @@
-// Repair bookkeeping that the rest of the gateway shares: counters for the
-// status endpoint, and the in-process lock that keeps garbage collection and
-// repair from touching the same shard copy at once. Both thread-safe.
+// Repair and drain bookkeeping that the rest of the gateway shares: counters
+// for the status endpoint, and the in-process lock that keeps garbage
+// collection and repair from touching the same shard copy at once. All
+// thread-safe except ThroughputMeter (used under its owner's mutex).
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include <set>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace holdfast::gateway {
 
@@ -29,6 +31,28 @@ struct RepairCounters {
   double measured_rate_bytes_per_second = 0;
 };
 
+// Bytes per second over a sliding window, and over the latest stretch of
+// continuous work (additions less than the window apart, lasting at least a
+// second). The stretch rate is kept when work stops, so it can predict the
+// next job; 0 until such a stretch has been seen. Not thread-safe.
+class ThroughputMeter {
+ public:
+  void Add(uint64_t bytes, int64_t now_mono_ms);
+  double WindowRate(int64_t now_mono_ms);
+  double StretchRate() const { return stretch_rate_; }
+
+ private:
+  static constexpr int64_t kWindowMs = 5000;
+  static constexpr int64_t kMinStretchMs = 1000;
+  std::deque<std::pair<int64_t, uint64_t>> recent_;  // (time, bytes) in the window
+  // The bytes of a stretch's first addition were produced before it began,
+  // so they are left out of its rate.
+  int64_t stretch_first_ms_ = -1;
+  int64_t stretch_last_ms_ = -1;
+  uint64_t stretch_bytes_ = 0;
+  double stretch_rate_ = 0;
+};
+
 class RepairStats {
  public:
   void AddRebuilt(uint64_t shards, uint64_t bytes, int64_t now_mono_ms);
@@ -39,18 +63,50 @@ class RepairStats {
   RepairCounters Snapshot(int64_t now_mono_ms) const;
 
  private:
-  static constexpr int64_t kRateWindowMs = 5000;
-  void TrimLocked(int64_t now_mono_ms) const;
-
   mutable std::mutex mutex_;
   RepairCounters counters_;
-  mutable std::deque<std::pair<int64_t, uint64_t>> recent_;  // (time, bytes) in the window
-  // The current stretch of continuous repair. The bytes of its first
-  // rebuild were written before it began, so they are left out of the rate.
-  static constexpr int64_t kMinStretchMs = 1000;
-  int64_t stretch_first_ms_ = -1;
-  int64_t stretch_last_ms_ = -1;
-  uint64_t stretch_bytes_ = 0;  // after the first rebuild
+  mutable ThroughputMeter meter_;
+};
+
+// A shard a drain could not move, and why (gateway/drain.h).
+struct BlockedMove {
+  std::string version_id;
+  std::string bucket;
+  std::string key;
+  int shard_index = 0;
+  std::string node_id;
+  std::string reason;
+  // Only waiting for repair to rebuild other shards of the object first:
+  // usually resolves by itself, unlike a shard with nowhere to go.
+  bool waits_for_repair = false;
+};
+
+struct DrainCounters {
+  uint64_t shards_moved = 0;
+  uint64_t bytes_moved = 0;           // bytes of moved shards written to their new nodes
+  uint64_t passes = 0;                // passes over the draining nodes' shards
+  double rate_bytes_per_second = 0;   // over the last few seconds
+  double measured_rate_bytes_per_second = 0;  // latest stretch of continuous moving
+  // Shards that could not be moved in the current or the last complete
+  // pass; a drain with any is not done and says why.
+  std::vector<BlockedMove> blocked;
+};
+
+class DrainStats {
+ public:
+  void AddMoved(uint64_t bytes, int64_t now_mono_ms);
+  void Block(BlockedMove move);
+  // A pass over every draining node ended: what it could not move replaces
+  // what the pass before could not.
+  void EndPass();
+  DrainCounters Snapshot(int64_t now_mono_ms) const;
+
+ private:
+  mutable std::mutex mutex_;
+  DrainCounters counters_;
+  std::vector<BlockedMove> blocked_last_pass_;
+  std::vector<BlockedMove> blocked_this_pass_;
+  mutable ThroughputMeter meter_;
 };
 
 // Names one shard copy: shard `shard_index` of a version at one node. GC

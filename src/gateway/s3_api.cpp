@@ -6,9 +6,12 @@
 
 #include "common/digest.h"
 #include "common/log.h"
+#include "gateway/drain.h"
+#include "gateway/recover.h"
 #include "gateway/operations.h"
 #include "gateway/s3_request.h"
 #include "gateway/scrub_reports.h"
+#include "gateway/ledger_api.h"
 #include "gateway/users.h"
 #include "node/node_api.h"
 
@@ -32,7 +35,7 @@ bool IsBucketSubresource(const S3Request& r, std::span<const std::string_view> n
 constexpr std::string_view kUnsupportedSubresources[] = {
     "acl",       "policy",  "cors",    "lifecycle",
     "tagging", "website", "logging",    "replication", "encryption",
-    "object-lock", "retention", "legal-hold", "notification", "restore", "select"};
+    "notification", "restore", "select"};
 
 Task<void> Route(S3Request& r) {
   const std::string& method = r.http.method;
@@ -48,6 +51,8 @@ Task<void> Route(S3Request& r) {
     if (method == "GET" && r.HasQuery("versioning")) co_return co_await GetBucketVersioning(r);
     if (method == "PUT" && r.HasQuery("versioning")) co_return co_await PutBucketVersioning(r);
     if (method == "GET" && r.HasQuery("versions")) co_return co_await ListObjectVersions(r);
+    if (method == "GET" && r.HasQuery("object-lock")) co_return co_await GetObjectLockConfiguration(r);
+    if (method == "PUT" && r.HasQuery("object-lock")) co_return co_await PutObjectLockConfiguration(r);
     if (method == "PUT") co_return co_await CreateBucket(r);
     if (method == "DELETE") co_return co_await DeleteBucket(r);
     if (method == "HEAD") co_return co_await HeadBucket(r);
@@ -65,6 +70,12 @@ Task<void> Route(S3Request& r) {
     if (method == "GET") co_return co_await ListParts(r);
   } else if (method == "POST" && r.HasQuery("uploads")) {
     co_return co_await CreateMultipartUpload(r);
+  } else if (r.HasQuery("retention")) {
+    if (method == "GET") co_return co_await GetObjectRetention(r);
+    if (method == "PUT") co_return co_await PutObjectRetention(r);
+  } else if (r.HasQuery("legal-hold")) {
+    if (method == "GET") co_return co_await GetObjectLegalHold(r);
+    if (method == "PUT") co_return co_await PutObjectLegalHold(r);
   } else {
     if (method == "PUT" && r.http.headers.Has("x-amz-copy-source")) co_return co_await CopyObject(r);
     if (method == "PUT") co_return co_await PutObject(r);
@@ -124,6 +135,18 @@ class GatewayHandler {
     }
     if (http.path == kUsersPath) {  // gateway/users.h
       co_await HandleUsers(ctx_, http, out);
+      co_return;
+    }
+    if (http.path == kRecoverPath) {  // catalogue recovery: gateway/recover.h
+      co_await HandleRecover(ctx_, http, out);
+      co_return;
+    }
+    if (IsDrainPath(http.path)) {  // drain and retire: gateway/drain.h
+      co_await HandleDrains(ctx_, http, out);
+      co_return;
+    }
+    if (IsLedgerPath(http.path)) {  // the notice ledger: gateway/ledger_api.h
+      co_await HandleLedger(ctx_, http, body, out);
       co_return;
     }
     if (IsOperationsPath(http.path)) {  // drill and metrics: gateway/operations.h

@@ -53,6 +53,7 @@ Task<void> CreateBucket(S3Request& r) {
   if (region.empty()) region = r.ctx.settings.region;
 
   meta::Bucket bucket{r.target.bucket, r.auth.user_id, region, r.ctx.clock.NowUnixMs()};
+  bucket.object_lock_enabled = WantsObjectLock(r);  // also turns versioning on
   Status created = co_await Blocking(r, [&] { return r.ctx.store.CreateBucket(bucket); });
   if (!created) {
     if (created.error().code == Errc::kAlreadyExists) {
@@ -155,10 +156,12 @@ Task<void> DeleteObjects(S3Request& r) {
   auto parsed = s3::ParseDeleteObjects(xml);
   if (auto* error = std::get_if<s3::S3Error>(&parsed)) co_return co_await SendError(r, *error);
   const s3::DeleteObjectsRequest& request = std::get<s3::DeleteObjectsRequest>(parsed);
+  const meta::LockBypass bypass = co_await GovernanceBypass(r);
   std::vector<s3::DeleteOutcome> outcomes;
   for (const s3::ObjectToDelete& object : request.objects) {
     s3::DeleteOutcome outcome{object.key, object.version_id, std::nullopt, false, ""};
-    auto deleted = co_await DeleteKey(r, object.key, object.version_id);
+    // A locked version is an <Error> entry (AccessDenied) naming its lock.
+    auto deleted = co_await DeleteKey(r, object.key, object.version_id, bypass);
     if (auto* error = std::get_if<s3::S3Error>(&deleted)) {
       outcome.error = *error;
     } else {

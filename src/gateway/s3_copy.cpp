@@ -180,6 +180,11 @@ Task<void> CopyObject(S3Request& r) {
     co_return co_await SendError(r, *error);
   }
   request.expected_md5.reset();  // a Content-MD5 on a copy request describes no body
+  // The destination's lock comes from this request (or the bucket's
+  // default), never from the source, as in S3.
+  auto lock = RequestedLock(r, *bucket, /*has_body=*/false);
+  if (auto* error = std::get_if<s3::S3Error>(&lock)) co_return co_await SendError(r, *error);
+  request.lock = std::get<meta::ObjectLock>(lock);
   if (auto error = co_await CheckPutPreconditions(r)) co_return co_await SendError(r, *error);
 
   auto copied = co_await CopyBytes(r, from, 0, from.size_bytes, request);

@@ -79,9 +79,13 @@ Task<std::optional<PartTarget>> RequirePartTarget(S3Request& r) {
 
 Task<void> CreateMultipartUpload(S3Request& r) {
   if (auto error = s3::CheckObjectKey(r.target.key)) co_return co_await SendError(r, *error);
-  if (!co_await RequireOwnedBucket(r)) co_return;
+  auto bucket = co_await RequireOwnedBucket(r);
+  if (!bucket) co_return;
   WriteRequest attributes;
   if (auto error = ParseObjectAttributes(r, &attributes)) co_return co_await SendError(r, *error);
+  // Applied when the upload completes (the store keeps it with the upload).
+  auto lock = RequestedLock(r, *bucket, /*has_body=*/false);
+  if (auto* error = std::get_if<s3::S3Error>(&lock)) co_return co_await SendError(r, *error);
   meta::MultipartUpload upload;
   upload.upload_id = RandomHex(16);
   upload.bucket = r.target.bucket;
@@ -90,6 +94,7 @@ Task<void> CreateMultipartUpload(S3Request& r) {
   upload.user_metadata = attributes.user_metadata;
   upload.headers = attributes.headers;
   upload.initiated_unix_ms = r.ctx.clock.NowUnixMs();
+  upload.lock = std::get<meta::ObjectLock>(lock);
   Status created = co_await net::RunBlocking(r.ctx.blocking_pool,
                                              [&] { return r.ctx.store.CreateMultipartUpload(upload); });
   if (!created) {

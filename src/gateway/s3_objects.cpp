@@ -141,6 +141,7 @@ void AddObjectHeaders(const meta::ObjectVersion& v, net::Headers* headers) {
     headers->Set(std::string(kUserMetaPrefix) + key, value);
   }
   for (const auto& [name, value] : v.headers) headers->Set(name, value);
+  s3::AddObjectLockHeaders(v.lock, headers);
 }
 
 
@@ -164,7 +165,10 @@ Task<void> PutObject(S3Request& r) {
   if (!bucket) co_return;
   auto parsed = ParsePutHeaders(r);
   if (auto* error = std::get_if<s3::S3Error>(&parsed)) co_return co_await SendError(r, *error);
-  const WriteRequest& request = std::get<WriteRequest>(parsed);
+  WriteRequest& request = std::get<WriteRequest>(parsed);
+  auto lock = RequestedLock(r, *bucket, /*has_body=*/true);
+  if (auto* error = std::get_if<s3::S3Error>(&lock)) co_return co_await SendError(r, *error);
+  request.lock = std::get<meta::ObjectLock>(lock);
   if (auto error = co_await CheckPutPreconditions(r)) co_return co_await SendError(r, *error);
   auto body = S3BodyReader::Create(r.http, r.auth, r.body);
   if (auto* error = std::get_if<s3::S3Error>(&body)) co_return co_await SendError(r, *error);
@@ -289,8 +293,9 @@ Task<void> DeleteObject(S3Request& r) {
   if (r.HasQuery("versionId") && version_id.empty()) {
     co_return co_await SendError(r, s3::MakeS3Error("InvalidArgument", "Version id cannot be the empty string", r.resource()));
   }
+  const meta::LockBypass bypass = co_await GovernanceBypass(r);
   // S3 answers 204 whether or not the key existed.
-  auto deleted = co_await DeleteKey(r, r.target.key, version_id);
+  auto deleted = co_await DeleteKey(r, r.target.key, version_id, bypass);
   if (auto* error = std::get_if<s3::S3Error>(&deleted)) co_return co_await SendError(r, *error);
   const meta::DeleteOutcome& done = std::get<meta::DeleteOutcome>(deleted);
   net::Headers headers = BaseHeaders(r);

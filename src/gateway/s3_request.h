@@ -78,9 +78,31 @@ std::optional<s3::S3Error> CheckVersionId(std::string_view s3_version_id, const 
 // DELETE of `key` in the request's bucket: of one version when
 // `s3_version_id` is set, otherwise as the bucket's versioning says (a
 // delete marker, or the removal of the current or null version). Deleting
-// something that is not there succeeds, as in S3.
+// something that is not there succeeds, as in S3. A version Object Lock
+// protects is AccessDenied, naming the hold or retention (`bypass`: see
+// GovernanceBypass).
 net::Task<std::variant<meta::DeleteOutcome, s3::S3Error>> DeleteKey(S3Request& request, std::string key,
-                                                                    std::string s3_version_id);
+                                                                    std::string s3_version_id,
+                                                                    meta::LockBypass bypass);
+
+// Object Lock (s3_object_lock.cpp; docs/object-lock.md).
+net::Task<void> GetObjectLockConfiguration(S3Request& request);  // GET bucket?object-lock
+net::Task<void> PutObjectLockConfiguration(S3Request& request);  // PUT bucket?object-lock
+net::Task<void> GetObjectRetention(S3Request& request);          // GET ?retention
+net::Task<void> PutObjectRetention(S3Request& request);          // PUT ?retention
+net::Task<void> GetObjectLegalHold(S3Request& request);          // GET ?legal-hold
+net::Task<void> PutObjectLegalHold(S3Request& request);          // PUT ?legal-hold
+// kGovernance only if the request carries x-amz-bypass-governance-retention:
+// true and the operator allowed its user to bypass governance retention.
+net::Task<meta::LockBypass> GovernanceBypass(S3Request& request);
+// The lock a write asks for in its x-amz-object-lock-* headers (an empty
+// one if none): the header errors of s3::ParseObjectLockHeaders, or
+// InvalidRequest if the bucket has no Object Lock or, for a write with a
+// body (`has_body`), no Content-MD5 / x-amz-checksum-* protects it.
+std::variant<meta::ObjectLock, s3::S3Error> RequestedLock(const S3Request& request, const meta::Bucket& bucket,
+                                                          bool has_body);
+// CreateBucket's x-amz-bucket-object-lock-enabled: true.
+bool WantsObjectLock(const S3Request& request);
 
 struct WriteRequest;
 struct PartTarget;

@@ -40,12 +40,12 @@ std::optional<s3::S3Error> CheckVersionId(std::string_view s3_version_id, const 
 }
 
 Task<std::variant<meta::DeleteOutcome, s3::S3Error>> DeleteKey(S3Request& r, std::string key,
-                                                               std::string s3_version_id) {
+                                                               std::string s3_version_id, meta::LockBypass bypass) {
   const std::string resource = "/" + r.target.bucket + "/" + key;
   if (!s3_version_id.empty()) {
     if (auto error = CheckVersionId(s3_version_id, resource)) co_return *error;
     auto deleted = co_await net::RunBlocking(r.ctx.blocking_pool, [&] {
-      return r.ctx.store.DeleteObjectVersion(r.target.bucket, key, s3_version_id);
+      return r.ctx.store.DeleteObjectVersion(r.target.bucket, key, s3_version_id, bypass);
     });
     // Deleting a version that is not there succeeds, as in S3.
     if (!deleted && deleted.error().code == Errc::kNotFound) co_return meta::DeleteOutcome{false, s3_version_id};
@@ -85,6 +85,14 @@ Task<void> PutBucketVersioning(S3Request& r) {
   Status set = co_await net::RunBlocking(r.ctx.blocking_pool, [&] {
     return r.ctx.store.SetBucketVersioning(r.target.bucket, versioning);
   });
+  // The store refuses to suspend versioning under Object Lock (it would let
+  // null versions replace each other).
+  if (!set && set.error().code == Errc::kConflict) {
+    co_return co_await SendError(r, s3::MakeS3Error("InvalidBucketState",
+                                                    "An Object Lock configuration is present on this bucket, so the "
+                                                    "versioning state cannot be changed.",
+                                                    r.resource()));
+  }
   if (!set) co_return co_await SendError(r, s3::FromError(set.error(), r.resource()));
   co_await SendEmpty(r, 200, BaseHeaders(r));
 }

@@ -2,6 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
+#include <variant>
+
 #include "common/digest.h"
 #include "common/log.h"
 
@@ -27,12 +30,34 @@ std::string KeyBody(const meta::AccessKey& key) {
 
 }  // namespace
 
+namespace {
+
+// allow-bypass-governance=true|false, if given.
+std::variant<std::optional<bool>, std::string> ParseBypass(
+    const std::vector<std::pair<std::string, std::string>>& query) {
+  for (const auto& [name, value] : query) {
+    if (name != "allow-bypass-governance") continue;
+    if (value == "true") return std::optional<bool>(true);
+    if (value == "false") return std::optional<bool>(false);
+    return "allow-bypass-governance must be true or false; got '" + value + "'";
+  }
+  return std::optional<bool>();
+}
+
+std::string PermissionBody(const std::string& user, bool may_bypass) {
+  return nlohmann::json{{"user_id", user}, {"may_bypass_governance", may_bypass}}.dump();
+}
+
+}  // namespace
+
 net::Task<void> HandleUsers(GatewayContext& ctx, const net::Request& http, net::ResponseWriter& out) {
   net::Headers headers;
   headers.Set("Content-Type", "application/json");
-  if (http.method != "POST") {
-    headers.Set("Allow", "POST");
-    std::string error = ErrorBody(http.method + " is not allowed on " + http.path + "; use POST ?user=NAME");
+  if (http.method != "POST" && http.method != "PUT" && http.method != "GET") {
+    headers.Set("Allow", "GET, POST, PUT");
+    std::string error = ErrorBody(http.method + " is not allowed on " + http.path +
+                                  "; use POST ?user=NAME (new key), PUT ?user=NAME&allow-bypass-governance=true|false "
+                                  "or GET ?user=NAME");
     (void)co_await out.Send(405, headers, error);
     co_return;
   }
@@ -45,6 +70,42 @@ net::Task<void> HandleUsers(GatewayContext& ctx, const net::Request& http, net::
   if (!IsValidUserName(user)) {
     std::string error = ErrorBody("user names are 1-64 characters of a-z, 0-9, '.', '_' and '-', starting with a letter or digit; got '" + user + "'");
     (void)co_await out.Send(400, headers, error);
+    co_return;
+  }
+  auto bypass = ParseBypass(query);
+  if (auto* message = std::get_if<std::string>(&bypass)) {
+    std::string error = ErrorBody(*message);
+    (void)co_await out.Send(400, headers, error);
+    co_return;
+  }
+  const std::optional<bool> set_bypass = std::get<std::optional<bool>>(bypass);
+  if (http.method == "PUT" && !set_bypass) {
+    std::string error = ErrorBody("PUT needs allow-bypass-governance=true|false");
+    (void)co_await out.Send(400, headers, error);
+    co_return;
+  }
+  // Who may bypass GOVERNANCE retention (docs/object-lock.md): set by the
+  // operator, never by the user. COMPLIANCE retention and legal holds have
+  // no bypass at all.
+  if (set_bypass) {
+    Status set = co_await net::RunBlocking(ctx.blocking_pool,
+                                           [&] { return ctx.store.SetUserMayBypassGovernance(user, *set_bypass); });
+    if (!set) {
+      std::string error = ErrorBody("cannot store the permission: " + set.error().message);
+      (void)co_await out.Send(500, headers, error);
+      co_return;
+    }
+    HF_LOG_INFO("user {} {} bypass governance retention", user, *set_bypass ? "may now" : "may no longer");
+  }
+  if (http.method != "POST") {
+    auto allowed = co_await net::RunBlocking(ctx.blocking_pool, [&] { return ctx.store.UserMayBypassGovernance(user); });
+    if (!allowed) {
+      std::string error = ErrorBody("cannot read the permission: " + allowed.error().message);
+      (void)co_await out.Send(500, headers, error);
+      co_return;
+    }
+    std::string body = PermissionBody(user, *allowed);
+    (void)co_await out.Send(200, headers, body);
     co_return;
   }
   // AWS-shaped credentials: a 20-character key id and a 40-character secret.

@@ -1,6 +1,8 @@
 // S3 users on the admin API (docs/admin-api.md): POST /_holdfast/v1/users?user=NAME
-// gives user NAME a new access key and returns it with its secret. A user is
-// its access keys: buckets belong to the user that created them, and every
+// gives user NAME a new access key and returns it with its secret;
+// PUT ...&allow-bypass-governance=true|false sets whether the user may bypass
+// GOVERNANCE Object Lock retention (docs/object-lock.md), GET reads it (POST
+// takes the same parameter). A user is its access keys: buckets belong to the user that created them, and every
 // bucket and object operation checks the caller owns the bucket
 // (RequireOwnedBucket), so users never see or touch each other's data.
 #pragma once

@@ -49,12 +49,52 @@ namespace holdfast::meta {
 // off again (S3's rule).
 enum class Versioning { kNeverEnabled, kEnabled, kSuspended };
 
+// ---- Object Lock (docs/object-lock.md) -------------------------------------
+// S3 Object Lock: a version under retention (until a time) or under legal
+// hold (until released) cannot be destroyed. The store enforces it in the
+// transaction that would remove the version row, whatever the caller.
+//   GOVERNANCE: removable or shortened early only with LockBypass::kGovernance,
+//               which the gateway passes only for a user the operator allowed
+//               to bypass and only when the request asks for it.
+//   COMPLIANCE: never removable or shortened before it expires, by anyone.
+enum class RetentionMode { kNone, kGovernance, kCompliance };
+// kNone: never set (S3 then answers NoSuchObjectLockConfiguration).
+enum class LegalHold { kNone, kOn, kOff };
+
+struct ObjectLock {
+  RetentionMode mode = RetentionMode::kNone;
+  int64_t retain_until_unix_ms = 0;  // with a mode; expired once the store's clock reaches it
+  LegalHold legal_hold = LegalHold::kNone;
+  bool empty() const { return mode == RetentionMode::kNone && legal_hold == LegalHold::kNone; }
+};
+
+// A bucket's default retention, applied at commit to new versions written
+// without a retention of their own: exactly one of days and years (a year is
+// 365 days) is positive when mode is set.
+struct DefaultRetention {
+  RetentionMode mode = RetentionMode::kNone;  // kNone: no default
+  int days = 0;
+  int years = 0;
+};
+
+struct BucketObjectLock {
+  bool enabled = false;  // once enabled, never disabled; versioning stays Enabled
+  DefaultRetention default_retention;
+};
+
+// Whether a removal may override GOVERNANCE retention (never COMPLIANCE and
+// never a legal hold).
+enum class LockBypass { kNone, kGovernance };
+
 struct Bucket {
   std::string name;
   std::string owner_id;
   std::string region;
   int64_t created_unix_ms = 0;
   Versioning versioning = Versioning::kNeverEnabled;
+  // Filled on reads. On CreateBucket, true creates the bucket with Object
+  // Lock enabled and versioning Enabled (S3's x-amz-bucket-object-lock-enabled).
+  bool object_lock_enabled = false;
 };
 
 enum class ShardState { kOk, kMissing };
@@ -104,6 +144,10 @@ struct ObjectVersion {
   // replaces it. Set by the store on commit; ignored on input.
   bool null_version = true;
   bool is_latest = false;  // filled on reads
+  // Retention and legal hold. On CommitObject: what the writer asked for; a
+  // version without a retention of its own gets the bucket's default. Filled
+  // by GetObject, GetObjectVersion and GetVersion.
+  ObjectLock lock;
 };
 
 // The version id S3 clients see: "null" for the null version.
@@ -129,6 +173,7 @@ struct MultipartUpload {
   std::map<std::string, std::string> user_metadata;
   std::map<std::string, std::string> headers;
   int64_t initiated_unix_ms = 0;
+  ObjectLock lock;  // applied to the version the upload becomes (or the bucket's default)
 };
 
 // A part uploaded to a multipart upload in progress.
@@ -257,11 +302,72 @@ struct ShardMove {
   ShardState to_state = ShardState::kOk;
 };
 
+// Drains (gateway/drain.h): a node, or every node of a provider, that takes
+// no new shards while its shards move elsewhere; retired once nothing is
+// left on it. A retired scope never takes shards again.
+enum class DrainScope { kNode, kProvider };
+enum class DrainState { kDraining, kRetired };
+const char* DrainScopeName(DrainScope scope);  // "node", "provider"
+const char* DrainStateName(DrainState state);  // "draining", "retired"
+
+struct Drain {
+  DrainScope scope = DrainScope::kNode;
+  std::string name;  // node id or provider name
+  DrainState state = DrainState::kDraining;
+  int64_t started_unix_ms = 0;
+  int64_t retired_unix_ms = 0;  // 0 while draining
+};
+
+// What still lives on a set of nodes.
+struct NodeContents {
+  int64_t shards = 0;          // committed shards recorded there (any state)
+  int64_t versions = 0;        // distinct versions those shards belong to
+  uint64_t shard_bytes = 0;    // their size on disk, blocks only
+  int64_t pending_shards = 0;  // shards of writes still in flight
+  bool empty() const { return shards == 0 && pending_shards == 0; }
+};
+
 // A version with at least one shard not kOk, and how many more shards it can
 // lose and still be read: (kOk shards) - k. Negative means unreadable now.
 struct DamagedVersion {
   std::string version_id;
   int spare_shards = 0;
+};
+
+// --- The notice ledger (schema v5; ledger/ledger.h is the API to use) ---
+// The store keeps what ledger/ computes and never hashes itself. Hashes are
+// 64 lower-case hex digits.
+
+// One ledger entry: its canonical bytes (docs/ledger.md) and their leaf hash.
+struct LedgerEntryRecord {
+  uint64_t index = 0;
+  std::string kind;
+  int64_t timestamp_ms = 0;
+  std::string leaf_hash_hex;
+  std::string canonical;
+};
+
+// The complete subtree of leaves [index << level, (index + 1) << level).
+struct LedgerNodeId {
+  int level = 0;
+  uint64_t index = 0;
+};
+
+struct LedgerNodeRecord {
+  LedgerNodeId id;  // level >= 1 (leaves are the entries' leaf hashes)
+  std::string hash_hex;
+};
+
+// A signed tree head, in signing order (seq). Heads form a chain: each
+// names the hash of the one signed before it (zeros for the first).
+struct LedgerTreeHeadRecord {
+  int64_t seq = 0;  // set by the store
+  uint64_t tree_size = 0;
+  int64_t timestamp_ms = 0;
+  std::string root_hash_hex;
+  std::string previous_hash_hex;
+  std::string head_hash_hex;  // this head's own hash (ledger::TreeHeadHash)
+  std::string signature_hex;  // Ed25519, 128 hex digits
 };
 
 class MetaStore {
@@ -318,9 +424,11 @@ class MetaStore {
                                              int64_t now_unix_ms) = 0;
   // Removes one version (or delete marker) for good and queues its shards
   // for GC; if it was current, the newest remaining version becomes current.
-  // kNotFound if none.
+  // kNotFound if none; kLocked if Object Lock protects it (`bypass` can
+  // override GOVERNANCE retention only).
   virtual Result<DeleteOutcome> DeleteObjectVersion(const std::string& bucket, const std::string& key,
-                                                    const std::string& s3_version_id) = 0;
+                                                    const std::string& s3_version_id,
+                                                    LockBypass bypass) = 0;
   virtual Result<VersionListResult> ListObjectVersions(const std::string& bucket,
                                                        const VersionListQuery& query) = 0;
   virtual Result<ListResult> ListObjects(const std::string& bucket, const ListQuery& query) = 0;
@@ -406,6 +514,39 @@ class MetaStore {
   virtual Status PutAccessKey(const AccessKey& key) = 0;
   virtual Result<AccessKey> GetAccessKey(const std::string& access_key_id) = 0;  // kNotFound
 
+  // ---- Object Lock (docs/object-lock.md) -----------------------------------
+  // Every path that removes a version row (DeleteObject, DeleteObjectVersion,
+  // replacing a null version, removing a multipart version's parts, and any
+  // later one) passes one guard inside its transaction: kLocked, with a
+  // message naming the version and what protects it, while a legal hold is
+  // on or retention has not expired (GOVERNANCE: unless bypassed). Moving
+  // shards (repair, drain) is not removal and is never refused.
+  //
+  // kNotFound for no bucket.
+  virtual Result<BucketObjectLock> GetBucketObjectLock(const std::string& bucket) = 0;
+  // Enables Object Lock on the bucket (kConflict unless its versioning is
+  // Enabled) and replaces its default retention (mode kNone: none).
+  // kInvalidArgument for a malformed default.
+  virtual Status PutBucketObjectLock(const std::string& bucket,
+                                     const DefaultRetention& default_retention) = 0;
+  // Sets the retention of a version (mode kNone removes it). Extending is
+  // always allowed; shortening, removing or changing the mode of unexpired
+  // GOVERNANCE retention needs kGovernance; unexpired COMPLIANCE retention
+  // can only be extended (kLocked otherwise, whatever `bypass`).
+  // kNotFound (no such version), kInvalidArgument (a delete marker; the
+  // bucket has no Object Lock; a retain-until not in the future).
+  virtual Status SetObjectRetention(const std::string& bucket, const std::string& key,
+                                    const std::string& s3_version_id, RetentionMode mode,
+                                    int64_t retain_until_unix_ms, LockBypass bypass) = 0;
+  // Places or releases a legal hold; errors as SetObjectRetention.
+  virtual Status SetObjectLegalHold(const std::string& bucket, const std::string& key,
+                                    const std::string& s3_version_id, bool on) = 0;
+  // Whether the user may bypass GOVERNANCE retention (S3's
+  // s3:BypassGovernanceRetention), as the operator set it; false for users
+  // never set.
+  virtual Status SetUserMayBypassGovernance(const std::string& user_id, bool allowed) = 0;
+  virtual Result<bool> UserMayBypassGovernance(const std::string& user_id) = 0;
+
   // Reporting.
   // Erasure-coded version rows (every row that owns shards: objects, and
   // multipart parts once they exist) by how many more shards each can lose
@@ -419,6 +560,57 @@ class MetaStore {
   // Shard copies waiting in the GC queue (a count over the queue, which is
   // normally short).
   virtual Result<int64_t> CountGcQueue() = 0;
+
+  // Metadata backup (gateway/meta_backup.h).
+  // Writes a consistent snapshot of the whole store to `file` (which must
+  // not exist), without blocking writers for longer than the copy.
+  virtual Status BackupTo(const std::filesystem::path& file) = 0;
+  // Adds every row of the snapshot in `file` (a BackupTo file, of this or an
+  // older schema version: it is migrated first) that the store does not
+  // have, table by table, in one transaction. Rows the store has are kept.
+  // Writes in flight and the GC queue are not imported (see the .cpp).
+  virtual Status ImportFrom(const std::filesystem::path& file) = 0;
+
+  // Drains (schema v4, table drains).
+  virtual Result<std::vector<Drain>> ListDrains() = 0;
+  // Starts draining; starting again is a no-op. kConflict if already retired.
+  virtual Status StartDrain(DrainScope scope, const std::string& name, int64_t now_unix_ms) = 0;
+  // Forgets a drain that is not retired. kNotFound if none, kConflict if retired.
+  virtual Status CancelDrain(DrainScope scope, const std::string& name) = 0;
+  // What is recorded on `node_ids`, through the shard-location index.
+  virtual Result<NodeContents> CountNodeContents(const std::vector<std::string>& node_ids) = 0;
+  // In one transaction: if nothing is recorded on `node_ids` (the scope's
+  // nodes), marks the draining scope retired and drops the GC queue's items
+  // for those nodes (their disks are about to be wiped). Returns what is
+  // still there: non-empty means refused and nothing changed. kNotFound if
+  // the scope is not draining; retiring a retired scope again is a no-op.
+  virtual Result<NodeContents> RetireDrain(DrainScope scope, const std::string& name,
+                                           const std::vector<std::string>& node_ids,
+                                           int64_t now_unix_ms) = 0;
+
+  // --- The notice ledger (schema v5). Append-only: nothing here rewrites or
+  // removes an entry, a subtree or a tree head.
+  // Appends `entry` with the complete subtrees it completes, in one
+  // transaction. kConflict, writing nothing, unless entry.index equals the
+  // number of entries (another writer appended first: recompute and retry).
+  virtual Status AppendLedgerEntry(const LedgerEntryRecord& entry,
+                                   const std::vector<LedgerNodeRecord>& completed_nodes) = 0;
+  virtual Result<uint64_t> LedgerSize() = 0;  // O(log n)
+  // Entries with index >= first, in index order, at most `limit`.
+  virtual Result<std::vector<LedgerEntryRecord>> LedgerEntries(uint64_t first, int limit) = 0;
+  // Hashes of complete subtrees in the order asked (level 0: leaf hashes),
+  // read in one transaction. kNotFound if one is not stored.
+  virtual Result<std::vector<std::string>> LedgerSubtreeHashes(const std::vector<LedgerNodeId>& ids) = 0;
+  // Stores a signed tree head and returns it with its seq. kConflict if it
+  // covers more entries than the log holds, is smaller or older than the
+  // latest head stored, or does not name the latest head's hash (or zeros,
+  // for the first) as its previous one: another writer signed meanwhile.
+  virtual Result<LedgerTreeHeadRecord> AddLedgerTreeHead(const LedgerTreeHeadRecord& head) = 0;
+  virtual Result<std::optional<LedgerTreeHeadRecord>> LatestLedgerTreeHead() = 0;
+  // The latest head signed for exactly `tree_size` entries, if any.
+  virtual Result<std::optional<LedgerTreeHeadRecord>> LedgerTreeHeadOfSize(uint64_t tree_size) = 0;
+  // Heads with seq > after_seq, in signing order, at most `limit`.
+  virtual Result<std::vector<LedgerTreeHeadRecord>> LedgerTreeHeads(int64_t after_seq, int limit) = 0;
 };
 
 // Opens (creating if needed) the SQLite store at `path`, in WAL mode with

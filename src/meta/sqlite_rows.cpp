@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "meta/sqlite_object_lock.h"
+
 namespace holdfast::meta::sqlite {
 namespace {
 
@@ -273,7 +275,10 @@ Status RemoveParts(Db& db, const std::string& owner_id, int64_t now_unix_ms) {
   return Status::Ok();
 }
 
-Status RemoveVersion(Db& db, const std::string& version_id, int64_t now_unix_ms) {
+Status RemoveVersion(Db& db, const std::string& version_id, int64_t now_unix_ms,
+                     LockBypass bypass) {
+  // Before anything changes: a refusal must leave the version whole.
+  META_TRY(CheckVersionRemovable(db, version_id, now_unix_ms, bypass));
   // A multipart version's parts (one probe of object_parts' primary key for
   // any other version).
   META_TRY(RemoveParts(db, version_id, now_unix_ms));

@@ -50,7 +50,11 @@ Status InsertVersion(Db& db, const ObjectVersion& version, int64_t seq = 0);
 Result<ObjectVersion> LoadVersion(Db& db, const std::string& version_id);
 // Deletes a committed version and its shard rows; every shard that has a
 // node goes to the GC queue. A multipart version's parts go with it.
-Status RemoveVersion(Db& db, const std::string& version_id, int64_t now_unix_ms);
+// kLocked, changing nothing, while Object Lock protects the version at
+// `now_unix_ms` (CheckVersionRemovable in sqlite_object_lock.h): every
+// removal of a version row goes through here, so none can skip the guard.
+Status RemoveVersion(Db& db, const std::string& version_id, int64_t now_unix_ms,
+                     LockBypass bypass = LockBypass::kNone);
 // Deletes the parts recorded under `owner_id` (an upload or a multipart
 // version), as RemoveVersion does.
 Status RemoveParts(Db& db, const std::string& owner_id, int64_t now_unix_ms);

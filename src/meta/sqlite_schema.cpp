@@ -152,10 +152,107 @@ CREATE INDEX object_versions_by_key
   ON object_versions (bucket, key, seq DESC) WHERE kind != 'part';
 )sql";
 
+// Drains: nodes and providers being emptied before they leave (a provider
+// drain covers every node of that provider, also ones that register later).
+// A retired scope stays recorded: its nodes never take shards again.
+constexpr const char* kSchemaV4 = R"sql(
+CREATE TABLE drains (
+  scope           TEXT NOT NULL CHECK (scope IN ('node', 'provider')),
+  name            TEXT NOT NULL CHECK (name != ''),
+  state           TEXT NOT NULL CHECK (state IN ('draining', 'retired')),
+  started_unix_ms INTEGER NOT NULL,
+  retired_unix_ms INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (scope, name)
+) WITHOUT ROWID;
+)sql";
+
+// The notice ledger (docs/ledger.md): an append-only Merkle log. Entries by
+// index (their canonical bytes are what is hashed); ledger_nodes holds every
+// complete subtree above the leaves, (level, idx) covering leaves
+// [idx << level, (idx + 1) << level), so a root or proof reads O(log n)
+// rows; tree heads in signing order, each naming the hash of the one before
+// (a chain, so a removed head shows). Triggers refuse UPDATE and DELETE: the
+// store never rewrites the log (tampering by hand is what verification
+// catches).
+constexpr const char* kSchemaV5 = R"sql(
+CREATE TABLE ledger_entries (
+  idx          INTEGER NOT NULL PRIMARY KEY CHECK (idx >= 0),
+  kind         TEXT NOT NULL,
+  timestamp_ms INTEGER NOT NULL,
+  leaf_hash    TEXT NOT NULL CHECK (length(leaf_hash) = 64),
+  canonical    TEXT NOT NULL
+);
+CREATE TABLE ledger_nodes (
+  level INTEGER NOT NULL CHECK (level > 0),
+  idx   INTEGER NOT NULL CHECK (idx >= 0),
+  hash  TEXT NOT NULL CHECK (length(hash) = 64),
+  PRIMARY KEY (idx, level)
+) WITHOUT ROWID;
+CREATE TABLE ledger_tree_heads (
+  seq           INTEGER NOT NULL PRIMARY KEY,
+  tree_size     INTEGER NOT NULL CHECK (tree_size >= 0),
+  timestamp_ms  INTEGER NOT NULL,
+  root_hash     TEXT NOT NULL CHECK (length(root_hash) = 64),
+  previous_hash TEXT NOT NULL CHECK (length(previous_hash) = 64),
+  head_hash     TEXT NOT NULL UNIQUE CHECK (length(head_hash) = 64),
+  signature     TEXT NOT NULL CHECK (length(signature) = 128)
+);
+CREATE INDEX ledger_tree_heads_by_size ON ledger_tree_heads (tree_size, seq);
+CREATE TRIGGER ledger_entries_append_only BEFORE UPDATE ON ledger_entries
+  BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+CREATE TRIGGER ledger_entries_no_delete BEFORE DELETE ON ledger_entries
+  BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+CREATE TRIGGER ledger_nodes_append_only BEFORE UPDATE ON ledger_nodes
+  BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+CREATE TRIGGER ledger_nodes_no_delete BEFORE DELETE ON ledger_nodes
+  BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+CREATE TRIGGER ledger_tree_heads_append_only BEFORE UPDATE ON ledger_tree_heads
+  BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+CREATE TRIGGER ledger_tree_heads_no_delete BEFORE DELETE ON ledger_tree_heads
+  BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+)sql";
+
+// S3 Object Lock (docs/object-lock.md). Buckets: enabled for good, and the
+// default retention new versions get. Versions: retention mode, retain-until
+// (Unix ms) and legal hold ('' = never set, as S3 distinguishes it from OFF).
+// Uploads: the lock CreateMultipartUpload asked for, applied at completion.
+// users: who may bypass GOVERNANCE retention (no row: nobody). No index: the
+// guard reads the lock columns of a row it already found by primary key.
+constexpr const char* kSchemaV6 = R"sql(
+ALTER TABLE buckets ADD COLUMN object_lock_enabled INTEGER NOT NULL DEFAULT 0
+  CHECK (object_lock_enabled IN (0, 1));
+ALTER TABLE buckets ADD COLUMN lock_default_mode TEXT NOT NULL DEFAULT ''
+  CHECK (lock_default_mode IN ('', 'GOVERNANCE', 'COMPLIANCE'));
+ALTER TABLE buckets ADD COLUMN lock_default_days INTEGER NOT NULL DEFAULT 0
+  CHECK (lock_default_days >= 0);
+ALTER TABLE buckets ADD COLUMN lock_default_years INTEGER NOT NULL DEFAULT 0
+  CHECK (lock_default_years >= 0);
+
+ALTER TABLE object_versions ADD COLUMN retention_mode TEXT NOT NULL DEFAULT ''
+  CHECK (retention_mode IN ('', 'GOVERNANCE', 'COMPLIANCE'));
+ALTER TABLE object_versions ADD COLUMN retain_until_unix_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE object_versions ADD COLUMN legal_hold TEXT NOT NULL DEFAULT ''
+  CHECK (legal_hold IN ('', 'ON', 'OFF'));
+
+ALTER TABLE multipart_uploads ADD COLUMN retention_mode TEXT NOT NULL DEFAULT ''
+  CHECK (retention_mode IN ('', 'GOVERNANCE', 'COMPLIANCE'));
+ALTER TABLE multipart_uploads ADD COLUMN retain_until_unix_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE multipart_uploads ADD COLUMN legal_hold TEXT NOT NULL DEFAULT ''
+  CHECK (legal_hold IN ('', 'ON', 'OFF'));
+
+CREATE TABLE users (
+  user_id               TEXT NOT NULL PRIMARY KEY,
+  may_bypass_governance INTEGER NOT NULL DEFAULT 0 CHECK (may_bypass_governance IN (0, 1))
+) WITHOUT ROWID;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
     {3, kSchemaV3},
+    {4, kSchemaV4},
+    {5, kSchemaV5},
+    {6, kSchemaV6},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 

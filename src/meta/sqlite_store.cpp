@@ -12,7 +12,10 @@
 #include "meta/meta_store.h"
 #include "meta/sqlite_db.h"
 #include "meta/sqlite_list.h"
+#include "meta/sqlite_drains.h"
+#include "meta/sqlite_ledger.h"
 #include "meta/sqlite_multipart.h"
+#include "meta/sqlite_object_lock.h"
 #include "meta/sqlite_rows.h"
 #include "meta/sqlite_schema.h"
 #include "meta/sqlite_shards.h"
@@ -39,6 +42,7 @@ Bucket ReadBucket(const Stmt& row) {
   bucket.region = row.ColumnText(2);
   bucket.created_unix_ms = row.ColumnInt(3);
   bucket.versioning = sqlite::ParseVersioning(row.ColumnText(4));
+  bucket.object_lock_enabled = row.ColumnInt(5) != 0;
   return bucket;
 }
 
@@ -76,7 +80,7 @@ class SqliteStore final : public MetaStore {
   Result<DeleteOutcome> DeleteObject(const std::string& bucket, const std::string& key,
                                      const std::string& marker_version_id, int64_t now_unix_ms) override;
   Result<DeleteOutcome> DeleteObjectVersion(const std::string& bucket, const std::string& key,
-                                            const std::string& s3_version_id) override;
+                                            const std::string& s3_version_id, LockBypass bypass) override;
   Result<VersionListResult> ListObjectVersions(const std::string& bucket,
                                                const VersionListQuery& query) override;
   Result<ListResult> ListObjects(const std::string& bucket, const ListQuery& query) override;
@@ -115,9 +119,42 @@ class SqliteStore final : public MetaStore {
   Status PutAccessKey(const AccessKey& key) override;
   Result<AccessKey> GetAccessKey(const std::string& access_key_id) override;
 
+  // Object Lock (sqlite_object_lock.h).
+  Result<BucketObjectLock> GetBucketObjectLock(const std::string& bucket) override;
+  Status PutBucketObjectLock(const std::string& bucket, const DefaultRetention& default_retention) override;
+  Status SetObjectRetention(const std::string& bucket, const std::string& key,
+                            const std::string& s3_version_id, RetentionMode mode,
+                            int64_t retain_until_unix_ms, LockBypass bypass) override;
+  Status SetObjectLegalHold(const std::string& bucket, const std::string& key,
+                            const std::string& s3_version_id, bool on) override;
+  Status SetUserMayBypassGovernance(const std::string& user_id, bool allowed) override;
+  Result<bool> UserMayBypassGovernance(const std::string& user_id) override;
+
   // Reporting.
   Result<std::map<int, int64_t>> CountVersionsBySpareShards() override;
   Result<int64_t> CountGcQueue() override;
+
+  Status BackupTo(const std::filesystem::path& file) override;
+  Status ImportFrom(const std::filesystem::path& file) override;
+
+  Result<std::vector<Drain>> ListDrains() override;
+  Status StartDrain(DrainScope scope, const std::string& name, int64_t now_unix_ms) override;
+  Status CancelDrain(DrainScope scope, const std::string& name) override;
+  Result<NodeContents> CountNodeContents(const std::vector<std::string>& node_ids) override;
+  Result<NodeContents> RetireDrain(DrainScope scope, const std::string& name,
+                                   const std::vector<std::string>& node_ids,
+                                   int64_t now_unix_ms) override;
+
+  // The notice ledger (meta/sqlite_ledger.h).
+  Status AppendLedgerEntry(const LedgerEntryRecord& entry,
+                           const std::vector<LedgerNodeRecord>& completed_nodes) override;
+  Result<uint64_t> LedgerSize() override;
+  Result<std::vector<LedgerEntryRecord>> LedgerEntries(uint64_t first, int limit) override;
+  Result<std::vector<std::string>> LedgerSubtreeHashes(const std::vector<LedgerNodeId>& ids) override;
+  Result<LedgerTreeHeadRecord> AddLedgerTreeHead(const LedgerTreeHeadRecord& head) override;
+  Result<std::optional<LedgerTreeHeadRecord>> LatestLedgerTreeHead() override;
+  Result<std::optional<LedgerTreeHeadRecord>> LedgerTreeHeadOfSize(uint64_t tree_size) override;
+  Result<std::vector<LedgerTreeHeadRecord>> LedgerTreeHeads(int64_t after_seq, int limit) override;
 
  private:
   // Runs `body(db)` as one transaction under the mutex; commits only if it
@@ -169,6 +206,7 @@ Status SqliteStore::CreateBucket(const Bucket& bucket) {
     if (!status.ok() && status.error().code == Errc::kAlreadyExists) {
       return MakeError(Errc::kAlreadyExists, "bucket " + bucket.name + " already exists");
     }
+    if (status.ok() && bucket.object_lock_enabled) return sqlite::EnableObjectLockOnNewBucket(db, bucket.name);
     return status;
   });
 }
@@ -176,7 +214,8 @@ Status SqliteStore::CreateBucket(const Bucket& bucket) {
 Result<Bucket> SqliteStore::GetBucket(const std::string& name) {
   return Transact(Txn::Mode::kRead, [&](Db& db) -> Result<Bucket> {
     Stmt stmt =
-        db.Prepare("SELECT name, owner_id, region, created_unix_ms, versioning FROM buckets WHERE name = ?1");
+        db.Prepare("SELECT name, owner_id, region, created_unix_ms, versioning, object_lock_enabled "
+                   "FROM buckets WHERE name = ?1");
     stmt.BindText(1, name);
     META_ASSIGN_OR_RETURN(const bool has_row, stmt.Step());
     if (!has_row) return NotFound("bucket " + name + " does not exist");
@@ -188,10 +227,10 @@ Result<std::vector<Bucket>> SqliteStore::ListBuckets(const std::string& owner_id
   return Transact(Txn::Mode::kRead, [&](Db& db) -> Result<std::vector<Bucket>> {
     // Empty owner: every bucket (for operators and tools).
     Stmt stmt =
-        db.Prepare(owner_id.empty() ? "SELECT name, owner_id, region, created_unix_ms, versioning "
-                                      "FROM buckets ORDER BY name"
-                                    : "SELECT name, owner_id, region, created_unix_ms, versioning "
-                                      "FROM buckets WHERE owner_id = ?1 ORDER BY name");
+        db.Prepare(owner_id.empty() ? "SELECT name, owner_id, region, created_unix_ms, versioning, "
+                                      "object_lock_enabled FROM buckets ORDER BY name"
+                                    : "SELECT name, owner_id, region, created_unix_ms, versioning, "
+                                      "object_lock_enabled FROM buckets WHERE owner_id = ?1 ORDER BY name");
     if (!owner_id.empty()) stmt.BindText(1, owner_id);
     std::vector<Bucket> buckets;
     while (true) {
@@ -305,6 +344,7 @@ Result<std::vector<std::string>> SqliteStore::CommitObject(const ObjectVersion& 
                         sqlite::MakeRoomForNewVersion(db, version.bucket, version.key, placed.null_version,
                                                       now_unix_ms, &replaced));
   META_TRY(sqlite::InsertVersion(db, placed, seq));
+  META_TRY(sqlite::ApplyObjectLockOnCommit(db, placed));
   // After InsertVersion, so that only planned shards that ended up elsewhere
   // are queued for GC.
   META_TRY(sqlite::RemovePendingWrite(db, version.version_id, now_unix_ms));
@@ -354,13 +394,18 @@ Result<ObjectVersion> SqliteStore::GetObject(const std::string& bucket, const st
     META_ASSIGN_OR_RETURN(const std::optional<std::string> current,
                           sqlite::CurrentVersionId(db, bucket, key));
     if (!current) return NotFound("no object " + key + " in bucket " + bucket);
-    return sqlite::LoadVersion(db, *current);
+    META_ASSIGN_OR_RETURN(ObjectVersion version, sqlite::LoadVersion(db, *current));
+    META_ASSIGN_OR_RETURN(version.lock, sqlite::LoadObjectLock(db, version.version_id));
+    return version;
   });
 }
 
 Result<ObjectVersion> SqliteStore::GetVersion(const std::string& version_id) {
-  return Transact(Txn::Mode::kRead,
-                  [&](Db& db) -> Result<ObjectVersion> { return sqlite::LoadVersion(db, version_id); });
+  return Transact(Txn::Mode::kRead, [&](Db& db) -> Result<ObjectVersion> {
+    META_ASSIGN_OR_RETURN(ObjectVersion version, sqlite::LoadVersion(db, version_id));
+    META_ASSIGN_OR_RETURN(version.lock, sqlite::LoadObjectLock(db, version_id));
+    return version;
+  });
 }
 
 Status SqliteStore::SetBucketVersioning(const std::string& bucket, Versioning versioning) {
@@ -369,6 +414,7 @@ Status SqliteStore::SetBucketVersioning(const std::string& bucket, Versioning ve
   }
   return Transact(Txn::Mode::kWrite, [&](Db& db) -> Status {
     META_TRY(sqlite::LoadBucketVersioning(db, bucket));
+    META_TRY(sqlite::CheckVersioningChange(db, bucket, versioning));
     Stmt stmt = db.Prepare("UPDATE buckets SET versioning = ?2 WHERE name = ?1");
     stmt.BindText(1, bucket).BindText(2, sqlite::VersioningText(versioning));
     return stmt.Run();
@@ -381,7 +427,9 @@ Result<ObjectVersion> SqliteStore::GetObjectVersion(const std::string& bucket, c
     META_ASSIGN_OR_RETURN(const std::optional<std::string> id,
                           sqlite::FindVersionId(db, bucket, key, s3_version_id));
     if (!id) return NotFound("no version " + s3_version_id + " of " + key + " in bucket " + bucket);
-    return sqlite::LoadVersion(db, *id);
+    META_ASSIGN_OR_RETURN(ObjectVersion version, sqlite::LoadVersion(db, *id));
+    META_ASSIGN_OR_RETURN(version.lock, sqlite::LoadObjectLock(db, *id));
+    return version;
   });
 }
 
@@ -415,7 +463,8 @@ Result<DeleteOutcome> SqliteStore::DeleteObject(const std::string& bucket, const
 }
 
 Result<DeleteOutcome> SqliteStore::DeleteObjectVersion(const std::string& bucket, const std::string& key,
-                                                       const std::string& s3_version_id) {
+                                                       const std::string& s3_version_id,
+                                                       LockBypass bypass) {
   const int64_t now_unix_ms = clock_.NowUnixMs();
   return Transact(Txn::Mode::kWrite, [&](Db& db) -> Result<DeleteOutcome> {
     META_ASSIGN_OR_RETURN(const std::optional<std::string> id,
@@ -428,7 +477,7 @@ Result<DeleteOutcome> SqliteStore::DeleteObjectVersion(const std::string& bucket
       META_ASSIGN_OR_RETURN(const bool has_row, kind.Step());
       was_marker = has_row && kind.ColumnText(0) == "delete_marker";
     }
-    META_TRY(sqlite::RemoveVersion(db, *id, now_unix_ms));
+    META_TRY(sqlite::RemoveVersion(db, *id, now_unix_ms, bypass));
     META_TRY(sqlite::PromoteNewestVersion(db, bucket, key));
     return DeleteOutcome{was_marker, s3_version_id};
   });
@@ -460,13 +509,17 @@ Status SqliteStore::CreateMultipartUpload(const MultipartUpload& upload) {
     if (!bucket_exists) return NotFound("bucket " + upload.bucket + " does not exist");
     META_ASSIGN_OR_RETURN(const bool taken, VersionExists(db, upload.upload_id));
     if (taken) return MakeError(Errc::kAlreadyExists, "upload id " + upload.upload_id + " is taken");
-    return sqlite::InsertUpload(db, upload);
+    META_TRY(sqlite::InsertUpload(db, upload));
+    return sqlite::SaveUploadLock(db, upload.upload_id, upload.lock);
   });
 }
 
 Result<MultipartUpload> SqliteStore::GetMultipartUpload(const std::string& upload_id) {
-  return Transact(Txn::Mode::kRead,
-                  [&](Db& db) -> Result<MultipartUpload> { return sqlite::LoadUpload(db, upload_id); });
+  return Transact(Txn::Mode::kRead, [&](Db& db) -> Result<MultipartUpload> {
+    META_ASSIGN_OR_RETURN(MultipartUpload upload, sqlite::LoadUpload(db, upload_id));
+    META_ASSIGN_OR_RETURN(upload.lock, sqlite::LoadUploadLock(db, upload_id));
+    return upload;
+  });
 }
 
 Status SqliteStore::CommitPart(const std::string& upload_id, int part_number,
@@ -538,6 +591,8 @@ Result<std::vector<std::string>> SqliteStore::CompleteMultipartUpload(
     if (upload.bucket != version.bucket || upload.key != version.key) {
       return MakeError(Errc::kInvalidArgument, "upload " + upload.upload_id + " is for another key");
     }
+    // Read before AdoptParts removes the upload row.
+    META_ASSIGN_OR_RETURN(const ObjectLock upload_lock, sqlite::LoadUploadLock(db, upload.upload_id));
     META_ASSIGN_OR_RETURN(const uint64_t size, sqlite::AdoptParts(db, upload.upload_id, parts, now_unix_ms));
     if (size != version.size_bytes) {
       return MakeError(Errc::kConflict, "the parts hold " + std::to_string(size) + " bytes, not " +
@@ -547,10 +602,12 @@ Result<std::vector<std::string>> SqliteStore::CompleteMultipartUpload(
     META_ASSIGN_OR_RETURN(const Versioning versioning, sqlite::LoadBucketVersioning(db, version.bucket));
     ObjectVersion placed = version;
     placed.null_version = versioning != Versioning::kEnabled;
+    placed.lock = upload_lock;  // what CreateMultipartUpload asked for
     META_ASSIGN_OR_RETURN(const int64_t seq,
                           sqlite::MakeRoomForNewVersion(db, version.bucket, version.key,
                                                         placed.null_version, now_unix_ms, &replaced));
     META_TRY(sqlite::InsertVersion(db, placed, seq));
+    META_TRY(sqlite::ApplyObjectLockOnCommit(db, placed));
     return replaced;
   });
 }
@@ -776,6 +833,44 @@ Result<AccessKey> SqliteStore::GetAccessKey(const std::string& access_key_id) {
   });
 }
 
+// --- Object Lock ------------------------------------------------------------
+
+Result<BucketObjectLock> SqliteStore::GetBucketObjectLock(const std::string& bucket) {
+  return Transact(Txn::Mode::kRead, [&](Db& db) { return sqlite::LoadBucketObjectLock(db, bucket); });
+}
+
+Status SqliteStore::PutBucketObjectLock(const std::string& bucket, const DefaultRetention& default_retention) {
+  return Transact(Txn::Mode::kWrite,
+                  [&](Db& db) { return sqlite::PutBucketObjectLock(db, bucket, default_retention); });
+}
+
+Status SqliteStore::SetObjectRetention(const std::string& bucket, const std::string& key,
+                                       const std::string& s3_version_id, RetentionMode mode,
+                                       int64_t retain_until_unix_ms, LockBypass bypass) {
+  // The store's clock decides whether retention has expired, here and in the
+  // guard: one clock for setting and for enforcing.
+  const int64_t now_unix_ms = clock_.NowUnixMs();
+  return Transact(Txn::Mode::kWrite, [&](Db& db) {
+    return sqlite::SetRetention(db, bucket, key, s3_version_id, mode, retain_until_unix_ms, now_unix_ms,
+                                bypass);
+  });
+}
+
+Status SqliteStore::SetObjectLegalHold(const std::string& bucket, const std::string& key,
+                                       const std::string& s3_version_id, bool on) {
+  return Transact(Txn::Mode::kWrite,
+                  [&](Db& db) { return sqlite::SetLegalHold(db, bucket, key, s3_version_id, on); });
+}
+
+Status SqliteStore::SetUserMayBypassGovernance(const std::string& user_id, bool allowed) {
+  if (user_id.empty()) return MakeError(Errc::kInvalidArgument, "user id is empty");
+  return Transact(Txn::Mode::kWrite, [&](Db& db) { return sqlite::SetUserBypass(db, user_id, allowed); });
+}
+
+Result<bool> SqliteStore::UserMayBypassGovernance(const std::string& user_id) {
+  return Transact(Txn::Mode::kRead, [&](Db& db) { return sqlite::LoadUserBypass(db, user_id); });
+}
+
 // --- Reporting ----------------------------------------------------------------
 
 Result<std::map<int, int64_t>> SqliteStore::CountVersionsBySpareShards() {
@@ -822,6 +917,152 @@ Result<int64_t> SqliteStore::CountGcQueue() {
     if (!has_row) return MakeError(Errc::kInternal, "sqlite: count returned no row");
     return stmt.ColumnInt(0);
   });
+}
+
+// --- Backup -------------------------------------------------------------------
+
+Status SqliteStore::BackupTo(const std::filesystem::path& file) {
+  std::lock_guard lock(mu_);
+  // VACUUM INTO writes a transaction-consistent, compacted copy.
+  Stmt stmt = db_->Prepare("VACUUM INTO ?1");
+  stmt.BindText(1, file.string());
+  return stmt.Run();
+}
+
+Status SqliteStore::ImportFrom(const std::filesystem::path& file) {
+  {
+    // Bring the snapshot to this build's schema first, so its tables have
+    // the same columns in the same order as ours.
+    META_ASSIGN_OR_RETURN(std::unique_ptr<Db> snapshot, Db::Open(file));
+    META_TRY(sqlite::MigrateSchema(*snapshot));
+  }
+  std::lock_guard lock(mu_);
+  META_TRY(SetSync(Sync::kFull));
+  {
+    Stmt attach = db_->Prepare("ATTACH DATABASE ?1 AS snapshot");
+    attach.BindText(1, file.string());
+    META_TRY(attach.Run());
+  }
+  Status copied = [&]() -> Status {
+    Txn txn(*db_);
+    META_TRY(txn.Begin(Txn::Mode::kWrite));
+    std::vector<std::string> tables;
+    // Not the writes in flight and the GC queue of the moment the snapshot
+    // was taken: a write pending then may have committed since (its shards
+    // are live), and a queued copy may since be in use again. Dropping them
+    // can leave garbage on a disk, never lose data.
+    Stmt list = db_->Prepare(
+        "SELECT name FROM main.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+        "AND name NOT IN ('pending_writes', 'pending_shards', 'gc_queue') ORDER BY name");
+    while (true) {
+      META_ASSIGN_OR_RETURN(const bool has_row, list.Step());
+      if (!has_row) break;
+      tables.push_back(list.ColumnText(0));
+    }
+    // Foreign keys: parents may come after children alphabetically.
+    META_TRY(db_->ExecScript("PRAGMA defer_foreign_keys = ON;"));
+    for (const std::string& table : tables) {
+      // Table names come from our own schema, not from data.
+      const std::string sql = "INSERT OR IGNORE INTO main.\"" + table + "\" SELECT * FROM snapshot.\"" + table + "\";";
+      META_TRY(db_->ExecScript(sql.c_str()));
+    }
+    return txn.Commit();
+  }();
+  Status detached = db_->ExecScript("DETACH DATABASE snapshot;");
+  if (!copied) return copied;
+  return detached;
+}
+
+// --- Drains -------------------------------------------------------------------
+
+Result<std::vector<Drain>> SqliteStore::ListDrains() {
+  return Transact(Txn::Mode::kRead, [&](Db& db) { return sqlite::LoadDrains(db); });
+}
+
+Status SqliteStore::StartDrain(DrainScope scope, const std::string& name, int64_t now_unix_ms) {
+  return Transact(Txn::Mode::kWrite, [&](Db& db) -> Status {
+    auto state = sqlite::LoadDrainState(db, scope, name);
+    if (state.ok()) {
+      if (*state == DrainState::kRetired) {
+        return MakeError(Errc::kConflict, std::string(DrainScopeName(scope)) + " " + name +
+                                              " is retired; it cannot be drained again");
+      }
+      return Status::Ok();
+    }
+    if (state.error().code != Errc::kNotFound) return state.error();
+    return sqlite::InsertDrain(db, scope, name, now_unix_ms);
+  });
+}
+
+Status SqliteStore::CancelDrain(DrainScope scope, const std::string& name) {
+  return Transact(Txn::Mode::kWrite, [&](Db& db) -> Status {
+    META_ASSIGN_OR_RETURN(const DrainState state, sqlite::LoadDrainState(db, scope, name));
+    if (state == DrainState::kRetired) {
+      return MakeError(Errc::kConflict, std::string(DrainScopeName(scope)) + " " + name +
+                                            " is retired; its drain cannot be cancelled");
+    }
+    return sqlite::DeleteDrain(db, scope, name);
+  });
+}
+
+Result<NodeContents> SqliteStore::CountNodeContents(const std::vector<std::string>& node_ids) {
+  return Transact(Txn::Mode::kRead, [&](Db& db) { return sqlite::CountContents(db, node_ids); });
+}
+
+Result<NodeContents> SqliteStore::RetireDrain(DrainScope scope, const std::string& name,
+                                              const std::vector<std::string>& node_ids,
+                                              int64_t now_unix_ms) {
+  return Transact(Txn::Mode::kWrite, [&](Db& db) -> Result<NodeContents> {
+    META_ASSIGN_OR_RETURN(const DrainState state, sqlite::LoadDrainState(db, scope, name));
+    if (state == DrainState::kRetired) return NodeContents{};
+    // Counted in the same transaction as the change: a write that commits a
+    // shard there a moment later either lands before (and is counted) or
+    // after (and finds no drained node to place on, see gateway/drain.h).
+    META_ASSIGN_OR_RETURN(NodeContents left, sqlite::CountContents(db, node_ids));
+    if (!left.empty()) return left;
+    META_TRY(sqlite::MarkDrainRetired(db, scope, name, now_unix_ms));
+    META_TRY(sqlite::DropGcItemsOn(db, node_ids));
+    return left;
+  });
+}
+
+// --- The notice ledger ---------------------------------------------------------
+
+Status SqliteStore::AppendLedgerEntry(const LedgerEntryRecord& entry,
+                                      const std::vector<LedgerNodeRecord>& completed_nodes) {
+  return Transact(Txn::Mode::kWrite,
+                  [&](Db& db) { return sqlite::InsertLedgerEntry(db, entry, completed_nodes); });
+}
+
+Result<uint64_t> SqliteStore::LedgerSize() {
+  return Transact(Txn::Mode::kRead, [&](Db& db) { return sqlite::LedgerEntryCount(db); });
+}
+
+Result<std::vector<LedgerEntryRecord>> SqliteStore::LedgerEntries(uint64_t first, int limit) {
+  META_TRY(CheckLimit(limit));
+  return Transact(Txn::Mode::kRead, [&](Db& db) { return sqlite::LoadLedgerEntries(db, first, limit); });
+}
+
+Result<std::vector<std::string>> SqliteStore::LedgerSubtreeHashes(const std::vector<LedgerNodeId>& ids) {
+  return Transact(Txn::Mode::kRead, [&](Db& db) { return sqlite::LoadLedgerSubtrees(db, ids); });
+}
+
+Result<LedgerTreeHeadRecord> SqliteStore::AddLedgerTreeHead(const LedgerTreeHeadRecord& head) {
+  return Transact(Txn::Mode::kWrite, [&](Db& db) { return sqlite::InsertLedgerTreeHead(db, head); });
+}
+
+Result<std::optional<LedgerTreeHeadRecord>> SqliteStore::LatestLedgerTreeHead() {
+  return Transact(Txn::Mode::kRead, [&](Db& db) { return sqlite::LoadLatestLedgerTreeHead(db); });
+}
+
+Result<std::optional<LedgerTreeHeadRecord>> SqliteStore::LedgerTreeHeadOfSize(uint64_t tree_size) {
+  return Transact(Txn::Mode::kRead,
+                  [&](Db& db) { return sqlite::LoadLedgerTreeHeadOfSize(db, tree_size); });
+}
+
+Result<std::vector<LedgerTreeHeadRecord>> SqliteStore::LedgerTreeHeads(int64_t after_seq, int limit) {
+  META_TRY(CheckLimit(limit));
+  return Transact(Txn::Mode::kRead, [&](Db& db) { return sqlite::LoadLedgerTreeHeads(db, after_seq, limit); });
 }
 
 }  // namespace

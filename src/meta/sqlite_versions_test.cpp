@@ -80,7 +80,7 @@ TEST_F(VersionsTest, EnabledKeepsEveryVersionAndDeleteMakesAMarker) {
   ASSERT_OK(gc);
   EXPECT_TRUE(gc->empty());
   // Removing the marker brings the newest version back.
-  auto undeleted = store_->DeleteObjectVersion("b", "k", VersionId(4));
+  auto undeleted = store_->DeleteObjectVersion("b", "k", VersionId(4), LockBypass::kNone);
   ASSERT_OK(undeleted);
   EXPECT_TRUE(undeleted->delete_marker);
   current = store_->GetObject("b", "k");
@@ -88,16 +88,16 @@ TEST_F(VersionsTest, EnabledKeepsEveryVersionAndDeleteMakesAMarker) {
   EXPECT_EQ(current->version_id, VersionId(3));
   // Removing a noncurrent version queues its shards; the bucket stays
   // non-empty while any version is left.
-  ASSERT_OK(store_->DeleteObjectVersion("b", "k", VersionId(2)));
+  ASSERT_OK(store_->DeleteObjectVersion("b", "k", VersionId(2), LockBypass::kNone));
   gc = store_->NextGcItems(0, 100);
   ASSERT_OK(gc);
   EXPECT_EQ(gc->size(), 3u);
-  ASSERT_OK(store_->DeleteObjectVersion("b", "k", VersionId(3)));
+  ASSERT_OK(store_->DeleteObjectVersion("b", "k", VersionId(3), LockBypass::kNone));
   EXPECT_ERRC(store_->DeleteBucket("b"), Errc::kConflict);
   current = store_->GetObject("b", "k");
   ASSERT_OK(current);
   EXPECT_TRUE(current->null_version);
-  ASSERT_OK(store_->DeleteObjectVersion("b", "k", "null"));
+  ASSERT_OK(store_->DeleteObjectVersion("b", "k", "null", LockBypass::kNone));
   EXPECT_ERRC(store_->GetObject("b", "k"), Errc::kNotFound);
   ASSERT_OK(store_->DeleteBucket("b"));
 }

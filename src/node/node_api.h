@@ -32,6 +32,8 @@ namespace holdfast::node {
 
 inline constexpr std::string_view kAuthScheme = "HoldfastCluster ";
 inline constexpr std::string_view kShardsPath = "/v1/shards/";
+// GET ?after=ID&limit=N: committed shards with their footers (docs/node-api.md).
+inline constexpr std::string_view kShardListPath = "/v1/shards";
 inline constexpr std::string_view kHeartbeatPath = "/_holdfast/v1/heartbeat";
 
 inline std::string AuthorizationValue(std::string_view cluster_secret) {

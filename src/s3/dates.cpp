@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "s3/s3.h"
+#include "s3/s3_ops.h"
 
 namespace holdfast::s3 {
 namespace {
@@ -129,6 +130,45 @@ std::string HttpDate(int64_t unix_ms) {
   std::snprintf(buf, sizeof buf, "%s, %02u %s %04d %02d:%02d:%02d GMT", kWeekdays[c.weekday].data(),
                 c.day, kMonths[c.month - 1].data(), c.year, c.hour, c.minute, c.second);
   return buf;
+}
+
+std::optional<int64_t> ParseIsoDate(std::string_view text) {
+  // "2027-01-01T00:00:00[.fraction](Z|+hh:mm|-hh:mm)": what SDKs send for
+  // Object Lock dates (botocore: "Z", with microseconds when not zero).
+  size_t pos = 0;
+  int year, month, day, hour, minute, second;
+  if (!ReadDigits(text, &pos, 4, &year) || !ReadLiteral(text, &pos, "-") ||
+      !ReadDigits(text, &pos, 2, &month) || !ReadLiteral(text, &pos, "-") ||
+      !ReadDigits(text, &pos, 2, &day) || !ReadLiteral(text, &pos, "T") ||
+      !ReadDigits(text, &pos, 2, &hour) || !ReadLiteral(text, &pos, ":") ||
+      !ReadDigits(text, &pos, 2, &minute) || !ReadLiteral(text, &pos, ":") ||
+      !ReadDigits(text, &pos, 2, &second)) {
+    return std::nullopt;
+  }
+  int millisecond = 0;
+  if (ReadLiteral(text, &pos, ".")) {
+    int digits = 0;
+    for (; pos < text.size() && text[pos] >= '0' && text[pos] <= '9'; ++pos, ++digits) {
+      if (digits < 3) millisecond = millisecond * 10 + (text[pos] - '0');
+    }
+    if (digits == 0) return std::nullopt;
+    for (int i = digits; i < 3; ++i) millisecond *= 10;  // ".5" is 500 ms
+  }
+  int64_t offset_ms = 0;
+  if (!ReadLiteral(text, &pos, "Z")) {
+    if (pos >= text.size() || (text[pos] != '+' && text[pos] != '-')) return std::nullopt;
+    const int sign = text[pos++] == '+' ? 1 : -1;
+    int offset_hours, offset_minutes;
+    if (!ReadDigits(text, &pos, 2, &offset_hours) || !ReadLiteral(text, &pos, ":") ||
+        !ReadDigits(text, &pos, 2, &offset_minutes) || offset_hours > 23 || offset_minutes > 59) {
+      return std::nullopt;
+    }
+    offset_ms = sign * (int64_t{offset_hours} * 60 + offset_minutes) * 60'000;
+  }
+  if (pos != text.size()) return std::nullopt;
+  std::optional<int64_t> unix_ms = FromCivil(year, month, day, hour, minute, second);
+  if (!unix_ms) return std::nullopt;
+  return *unix_ms + millisecond - offset_ms;
 }
 
 std::string IsoDate(int64_t unix_ms) {

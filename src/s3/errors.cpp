@@ -33,6 +33,7 @@ constexpr std::array kStatusByCode = {
     CodeStatus{"InvalidAccessKeyId", 403},
     CodeStatus{"InvalidArgument", 400},
     CodeStatus{"InvalidBucketName", 400},
+    CodeStatus{"InvalidBucketState", 409},
     CodeStatus{"InvalidDigest", 400},
     CodeStatus{"InvalidPart", 400},
     CodeStatus{"InvalidPartOrder", 400},
@@ -50,9 +51,11 @@ constexpr std::array kStatusByCode = {
     CodeStatus{"MissingSecurityHeader", 400},
     CodeStatus{"NoSuchBucket", 404},
     CodeStatus{"NoSuchKey", 404},
+    CodeStatus{"NoSuchObjectLockConfiguration", 404},
     CodeStatus{"NoSuchUpload", 404},
     CodeStatus{"NoSuchVersion", 404},
     CodeStatus{"NotImplemented", 501},
+    CodeStatus{"ObjectLockConfigurationNotFoundError", 404},
     CodeStatus{"OperationAborted", 409},
     CodeStatus{"PreconditionFailed", 412},
     CodeStatus{"RequestTimeTooSkewed", 403},
@@ -100,6 +103,7 @@ S3Error FromError(const Error& error, std::string resource) {
     case Errc::kInvalidArgument:
       return MakeS3Error("InvalidArgument", error.message, std::move(resource));
     case Errc::kPermission:
+    case Errc::kLocked:  // the message names the hold or retention that blocks it
       return MakeS3Error("AccessDenied", error.message, std::move(resource));
     case Errc::kNotFound:
       return MakeS3Error("NoSuchKey", error.message, std::move(resource));

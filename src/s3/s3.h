@@ -36,7 +36,7 @@ struct S3Error {
 S3Error MakeS3Error(std::string code, std::string message, std::string resource = {});
 // The S3 error for an internal error that reached the S3 layer unhandled:
 // kUnavailable -> ServiceUnavailable (503), kTooLarge -> EntityTooLarge,
-// kInvalidArgument -> InvalidArgument, kPermission -> AccessDenied,
+// kInvalidArgument -> InvalidArgument, kPermission and kLocked -> AccessDenied,
 // kNotFound -> NoSuchKey, kConflict -> OperationAborted, others -> InternalError.
 S3Error FromError(const Error& error, std::string resource = {});
 // <?xml ...?><Error><Code/><Message/><Resource/><RequestId/></Error>

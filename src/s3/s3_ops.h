@@ -1,8 +1,9 @@
 // s3_ops: the socket-free pieces of individual S3 operations — aws-chunked
 // request bodies, x-amz-checksum-* values, conditional requests, multipart
-// upload rules, and the XML of listings, deletes, copies, multipart uploads
-// and versioning. s3.h (authentication, errors, names, the first XML bodies)
-// is the layer's front door; this is its second room.
+// upload rules, Object Lock headers, and the XML of listings, deletes,
+// copies, multipart uploads, versioning and Object Lock. s3.h
+// (authentication, errors, names, the first XML bodies) is the layer's
+// front door; this is its second room.
 //
 // Everything here is pure. Free functions are thread-safe; the two stream
 // classes (AwsChunkedDecoder, Checksum) are move-only, one per stream.
@@ -324,5 +325,39 @@ struct ListUploadsResult {
 };
 std::string RenderListMultipartUploads(const ListUploadsParams& params,
                                        const ListUploadsResult& result, std::string_view owner_id);
+
+// ---- Object Lock (docs/object-lock.md) ------------------------------------------
+// An ISO 8601 timestamp as SDKs send Object Lock dates:
+// "2027-01-01T00:00:00Z", optionally with a fraction of a second (kept to
+// the millisecond) and "+hh:mm" / "-hh:mm" instead of "Z".
+std::optional<int64_t> ParseIsoDate(std::string_view text);
+
+// The lock a write asks for (PutObject, CopyObject's destination,
+// CreateMultipartUpload): x-amz-object-lock-mode with
+// x-amz-object-lock-retain-until-date, and x-amz-object-lock-legal-hold.
+// InvalidArgument for only one of mode and date, an unknown mode, a date
+// that is malformed or not after `now_unix_ms`, or a legal hold other than
+// ON/OFF. No headers: an empty lock.
+std::variant<meta::ObjectLock, S3Error> ParseObjectLockHeaders(const net::Headers& headers,
+                                                               int64_t now_unix_ms);
+// x-amz-object-lock-mode, -retain-until-date and -legal-hold for GET/HEAD,
+// for what is set.
+void AddObjectLockHeaders(const meta::ObjectLock& lock, net::Headers* headers);
+
+// PutObjectLockConfiguration: ObjectLockEnabled must be "Enabled"; an
+// optional Rule holds a DefaultRetention with a Mode and exactly one of Days
+// and Years. MalformedXML otherwise, InvalidArgument for a period that is
+// not a positive integer (or over 100 years).
+std::variant<meta::DefaultRetention, S3Error> ParseObjectLockConfiguration(std::string_view body);
+std::string RenderObjectLockConfiguration(const meta::DefaultRetention& default_retention);
+
+// PutObjectRetention: Mode and RetainUntilDate together, or neither (to
+// remove retention); MalformedXML otherwise. The result's legal hold is
+// unset.
+std::variant<meta::ObjectLock, S3Error> ParseRetention(std::string_view body);
+std::string RenderRetention(const meta::ObjectLock& lock);  // mode and retain-until
+// PutObjectLegalHold: Status ON or OFF (true = ON); MalformedXML otherwise.
+std::variant<bool, S3Error> ParseLegalHold(std::string_view body);
+std::string RenderLegalHold(bool on);
 
 }  // namespace holdfast::s3

@@ -106,6 +106,10 @@ json FooterToJson(const ShardFooter& footer) {
     object["upload_id"] = footer.upload_id;
     object["part_number"] = footer.part_number;
   }
+  if (!footer.metadata_json.empty()) {
+    json metadata = json::parse(footer.metadata_json, nullptr, /*allow_exceptions=*/false);
+    if (metadata.is_object()) object["metadata"] = std::move(metadata);
+  }
   return object;
 }
 
@@ -140,6 +144,10 @@ Result<ShardFooter> ParseFooter(std::string_view text, json* object) {
   if (object->contains("part_number")) {
     fields.Integer("part_number", &footer.part_number, 1, 10000);
     fields.String("upload_id", &footer.upload_id);
+  }
+  if (auto metadata = object->find("metadata"); metadata != object->end()) {
+    if (!metadata->is_object()) return FooterError("metadata is not a JSON object");
+    footer.metadata_json = Dump(*metadata);
   }
   if (fields.error()) return *fields.error();
   if (footer.format_version != format::kFormatVersion) {

@@ -60,6 +60,10 @@ struct ShardFooter {
   // upload id is also the id of the multipart version the part ends up in.
   std::string upload_id;
   int part_number = 0;  // 1..10000; 0 = not a part
+  // Optional: the object's S3 metadata (content type, user metadata,
+  // standard headers) as a JSON object, for catalogue recovery. Opaque to
+  // the storage layer; "" = absent.
+  std::string metadata_json;
 };
 
 std::string EncodeFooterJson(const ShardFooter& footer);

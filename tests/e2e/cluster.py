@@ -258,6 +258,28 @@ class DevCluster:
         self.replacements.append((process, log))
         return process
 
+    def add_node(self, node_id, provider, site):
+        """Starts a new `holdfast node` (e.g. of a provider joining the
+        cluster) and adds it to self.info["nodes"] like dev's own nodes, so
+        the disk helpers and kill_node() see it. Returns its node dict."""
+        node = {"id": node_id, "provider": provider, "site": site,
+                "data_dir": os.path.join(self.data_dir, "nodes", node_id)}
+        os.makedirs(node["data_dir"], exist_ok=True)
+        node["pid"] = self.start_node(node).pid
+        self.info["nodes"].append(node)
+        wait_for(lambda: self.node_states().get(node_id) == "up", 30, f"node {node_id} to register")
+        return node
+
+    def admin_cli(self, *args, check=True):
+        """Runs `holdfast <args> --dev-dir <this cluster>`; returns the
+        CompletedProcess (text)."""
+        result = subprocess.run([self.binary, *args, "--dev-dir", self.data_dir],
+                                capture_output=True, text=True, timeout=600)
+        if check and result.returncode != 0:
+            raise AssertionError(f"holdfast {' '.join(args)} exited {result.returncode}:\n"
+                                 f"{result.stdout}\n{result.stderr}")
+        return result
+
     def shards_on_disk(self, bucket):
         """version id -> {"key", "k", "total", "nodes": {shard index: [node ids]}}
         for every shard file of `bucket` on every node's disk."""
