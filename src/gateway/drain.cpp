@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "ledger/ledger.h"
 #include "gateway/repair_plan.h"
 #include "gateway/repair_rebuild.h"
 
@@ -177,8 +178,7 @@ class DrainService {
       Block(version, rebuild.shard_index, rebuild.from_node_id, "copying it failed: " + why);
       co_return false;
     }
-    Status verified = co_await VerifyShardCopy(ctx_, version, rebuild.shard_index, rebuild.to_node_id,
-                                               &limiter_);
+    Status verified = co_await VerifyShardCopy(ctx_, version, rebuild.shard_index, rebuild.to_node_id);
     if (!verified) {
       Block(version, rebuild.shard_index, rebuild.from_node_id,
             "the copy on node " + rebuild.to_node_id + " failed verification: " + verified.error().message);
@@ -266,11 +266,25 @@ int HttpCodeFor(Errc code) {
   }
 }
 
+// Retirement is a notice the ledger keeps (docs/ledger.md): planned when a
+// drain starts, executed when retire is accepted. A failed append is logged,
+// not fatal: the drain itself is recorded in the store either way.
+Task<void> RecordRetirement(GatewayContext& ctx, ScopeArg scope, ledger::EntryKind kind) {
+  if (ctx.ledger == nullptr) co_return;
+  nlohmann::json fields = {{"scope", meta::DrainScopeName(scope.scope)}, {"name", scope.name}};
+  auto appended = co_await net::RunBlocking(ctx.blocking_pool, [&] { return ctx.ledger->Append(kind, fields); });
+  if (!appended) HF_LOG_ERROR("ledger: cannot record the retirement of {}: {}", Describe(scope), appended.error().message);
+}
+
 Task<void> StartOrCancel(GatewayContext& ctx, ScopeArg scope, bool start, net::ResponseWriter& out) {
   if (start && ctx.cluster.NodesOf(scope.scope, scope.name).empty()) {
     co_await Send(out, 404, ErrorBody("no registered node belongs to " + Describe(scope)));
     co_return;
   }
+  const std::vector<meta::Drain> before = ctx.cluster.Drains();
+  const bool already = std::any_of(before.begin(), before.end(), [&](const meta::Drain& d) {
+    return d.scope == scope.scope && d.name == scope.name;
+  });
   const int64_t now = ctx.clock.NowUnixMs();
   Status changed = co_await net::RunBlocking(ctx.blocking_pool, [&] {
     return start ? ctx.store.StartDrain(scope.scope, scope.name, now)
@@ -281,6 +295,7 @@ Task<void> StartOrCancel(GatewayContext& ctx, ScopeArg scope, bool start, net::R
     co_return;
   }
   co_await RefreshDrains(ctx);
+  if (start && !already) co_await RecordRetirement(ctx, scope, ledger::EntryKind::kRetirementPlanned);
   HF_LOG_INFO("{} {}", start ? "draining" : "stopped draining", Describe(scope));
   std::string body = co_await RenderDrainJson(ctx);
   co_await Send(out, 200, std::move(body));
@@ -309,6 +324,7 @@ Task<void> Retire(GatewayContext& ctx, ScopeArg scope, net::ResponseWriter& out)
     co_return;
   }
   co_await RefreshDrains(ctx);
+  co_await RecordRetirement(ctx, scope, ledger::EntryKind::kRetirementExecuted);
   HF_LOG_INFO("{} retired: nothing is recorded on its nodes any more", Describe(scope));
   json body = {{"retired", Describe(scope)}, {"nodes", nodes}};
   co_await Send(out, 200, body.dump());

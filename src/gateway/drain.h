@@ -18,9 +18,10 @@
 //        per byte moved; the Rebuilder decodes from k other shards instead
 //        if the draining node is down or its copy turns out corrupt), paced
 //        by GatewaySettings::drain_bytes_per_second;
-//     3. the new copy is read back from its new node, every block's checksum
-//        verified, before the catalogue records it there (MoveShards,
-//        compare-and-set); the old copy is then queued for GC.
+//     3. the new node reads the new copy back from its disk and checks every
+//        block's checksum (computed by the gateway from the source bytes)
+//        before the catalogue records it there (MoveShards, compare-and-set);
+//        the old copy is then queued for GC.
 //   Client traffic is served meanwhile: a read uses whichever copy the
 //   catalogue records, and both stay valid until GC removes the old one.
 //

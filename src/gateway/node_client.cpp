@@ -284,6 +284,21 @@ Task<Result<storage::ShardFooter>> NodeClient::GetFooter(std::string endpoint,
   co_return *footer;
 }
 
+Task<Result<storage::ShardFooter>> NodeClient::VerifyShard(std::string endpoint, std::string shard_id) {
+  net::Headers headers;
+  headers.Set("Authorization", authorization_);
+  // Reading a large shard takes a while: as long as the longest transfer.
+  auto response = co_await net::Fetch(pool_.get(), endpoint, "GET", ShardTarget(shard_id) + "/verify", headers,
+                                      "", std::chrono::milliseconds(600000));
+  if (!response) co_return response.error();
+  if (response->status != 200) {
+    co_return MakeError(ErrcForStatus(response->status), NodeErrorMessage(response->status, response->body));
+  }
+  auto footer = storage::DecodeFooterJson(response->body);
+  if (!footer) co_return MakeError(Errc::kCorrupt, "node sent a bad footer: " + footer.error().message);
+  co_return *footer;
+}
+
 Task<Result<ShardListPage>> NodeClient::ListShards(std::string endpoint, std::string after, int limit) {
   net::Headers headers;
   headers.Set("Authorization", authorization_);

@@ -74,6 +74,9 @@ class NodeClient {
   // The footer of a committed shard, as the node verified it on disk.
   // kNotFound if the node has no such shard, kCorrupt if it is damaged.
   net::Task<Result<storage::ShardFooter>> GetFooter(std::string endpoint, std::string shard_id);
+  // Has the node read the whole shard back from its disk, checking every
+  // block's checksum; returns its footer. kCorrupt if a block failed.
+  net::Task<Result<storage::ShardFooter>> VerifyShard(std::string endpoint, std::string shard_id);
   // Committed shards after `after` in id order, with their footers.
   net::Task<Result<ShardListPage>> ListShards(std::string endpoint, std::string after, int limit);
 

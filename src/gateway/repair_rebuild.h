@@ -58,10 +58,11 @@ std::vector<RepairNode> RepairNodes(const std::vector<NodeView>& views);
 net::Task<Status> VerifyBlocks(GatewayContext& context, std::string endpoint, std::string shard_id,
                                uint64_t block_count, uint32_t block_size_bytes, RateLimiter* limiter);
 
-// Verifies the copy of shard `shard_index` of `version` on `node_id`: its
-// footer matches the catalogue and every block reads back intact.
+// Verifies the copy of shard `shard_index` of `version` on `node_id`: the
+// node reads every block back from its disk and checks its checksum
+// (GET /v1/shards/{id}/verify), and the footer matches the catalogue.
 net::Task<Status> VerifyShardCopy(GatewayContext& context, meta::ObjectVersion version,
-                                  int shard_index, std::string node_id, RateLimiter* limiter);
+                                  int shard_index, std::string node_id);
 
 // Waits as long as `limiter` asks before `bytes` may flow.
 net::Task<void> Pace(GatewayContext& context, RateLimiter* limiter, uint64_t bytes);

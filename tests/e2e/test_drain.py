@@ -6,6 +6,7 @@ nothing; afterwards the provider is wiped and every object reads back."""
 import json
 import os
 import threading
+import urllib.error
 import urllib.request
 
 from cluster import DevCluster, sha256, wait_for
@@ -152,6 +153,12 @@ def test_provider_drain_fails_closed_then_moves_everything_and_retires():
         retired = cluster.admin_cli("provider", "retire", "provider-c", "--json")
         assert json.loads(retired.stdout)["retired"] == "provider provider-c"
         assert drain_entry(cluster, "provider", "provider-c")["state"] == "retired"
+        # The notice ledger recorded the retirement as planned and as executed.
+        request = urllib.request.Request(cluster.endpoint + "/_holdfast/v1/ledger/entries?first=0&limit=1000",
+                                         headers={"Authorization": "HoldfastCluster " + cluster.cluster_secret()})
+        entries = [json.loads(line) for line in urllib.request.urlopen(request, timeout=10).read().splitlines()]
+        kinds = [e["kind"] for e in entries if e.get("scope") == "provider" and e.get("name") == "provider-c"]
+        assert kinds == ["retirement_planned", "retirement_executed"], entries
         again = cluster.admin_cli("provider", "drain", "provider-c", "--no-wait", check=False)
         assert again.returncode == 1 and "retired" in again.stderr
 
@@ -197,3 +204,35 @@ def test_node_drain_with_room_elsewhere_and_undrain():
 
         unknown = cluster.admin_cli("node", "drain", "no-such-node", "--no-wait", check=False)
         assert unknown.returncode == 1 and "no registered node" in unknown.stderr
+
+
+def test_node_verifies_a_shard_from_its_own_disk():
+    # GET /v1/shards/{id}/verify (docs/node-api.md): how a drain checks each
+    # moved copy without reading it back over the network.
+    with DevCluster(providers=3, nodes_per_provider=3) as cluster:
+        s3 = cluster.client()
+        s3.create_bucket(Bucket=BUCKET)
+        s3.put_object(Bucket=BUCKET, Key="k", Body=os.urandom(3 << 20))
+        node = cluster.info["nodes"][0]
+        path = next(os.path.join(d, f) for d, _, files in os.walk(os.path.join(node["data_dir"], "shards"))
+                    for f in files)
+        shard_id = os.path.basename(path)
+
+        def verify():
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{node['port']}/v1/shards/{shard_id}/verify",
+                headers={"Authorization": "HoldfastCluster " + cluster.cluster_secret()})
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    return response.status, json.load(response)
+            except urllib.error.HTTPError as e:
+                return e.code, json.load(e)
+
+        status, footer = verify()
+        assert status == 200 and footer["key"] == "k" and footer["block_count"] >= 1, footer
+        with open(path, "r+b") as f:  # flip one byte of block 0's payload
+            byte = f.read(1)
+            f.seek(0)
+            f.write(bytes([byte[0] ^ 0xFF]))
+        status, error = verify()
+        assert status == 422 and "checksum" in error["error"], error
