@@ -95,6 +95,7 @@ class RepairService {
     }
     const bool fruitless = tally_.shards_rebuilt == 0;
     tally_ = PassTally{};
+    verified_home_.clear();
     return fruitless;
   }
 
@@ -279,6 +280,20 @@ class RepairService {
     RepairPlan plan = PlanRepair(*version, RepairNodes(ctx_.cluster.Nodes()), cap);
     tally_.unplaceable_shards += plan.unplaceable_shards;
     if (plan.rebuilds.empty()) co_return Status::Ok();
+    // A shard going back to the node it was recorded on (a lost server that
+    // returned) may still be there intact: verifying it reads it once,
+    // rebuilding reads k shards. Verify first, plan again if any passed.
+    const bool back_home = std::any_of(plan.rebuilds.begin(), plan.rebuilds.end(), [](const ShardRebuild& r) {
+      return !r.from_node_id.empty() && r.from_node_id == r.to_node_id;
+    });
+    if (back_home && !verified_home_.contains(version_id)) {
+      verified_home_.insert(version_id);
+      const int restored = co_await RestoreMissingShards(*version);
+      if (restored > 0) {
+        Status again = co_await RepairVersion(version_id);
+        co_return again;
+      }
+    }
     if (static_cast<int>(plan.sources.size()) < k) {
       // Too few healthy shards to rebuild from. Shards recorded missing are
       // often intact (a node answered 404 while a disk was being remounted):
@@ -347,6 +362,9 @@ class RepairService {
   std::map<std::string, uint64_t> reconciled_returns_;
   std::map<std::string, uint64_t> empty_checked_;  // NodeView::empty_reports dealt with
   std::string handled_topology_;  // Topology() as the last health pass saw it
+  // Versions whose shards on their own returned nodes were verified before a
+  // rebuild was planned there, in this pass (once: one that failed is rebuilt).
+  std::set<std::string> verified_home_;
   PassTally tally_;
 };
 
