@@ -8,6 +8,7 @@
 
 #include "common/log.h"
 #include "ledger/ledger.h"
+#include "gateway/operations.h"
 #include "gateway/repair_plan.h"
 #include "gateway/repair_rebuild.h"
 
@@ -210,8 +211,6 @@ class DrainService {
 
 // --- Admin endpoints ------------------------------------------------------------
 
-std::string ErrorBody(const std::string& message) { return json{{"error", message}}.dump(); }
-
 struct ScopeArg {
   meta::DrainScope scope = meta::DrainScope::kNode;
   std::string name;
@@ -251,12 +250,6 @@ std::string ContentsSummary(const meta::NodeContents& left) {
   return out;
 }
 
-Task<void> Send(net::ResponseWriter& out, int code, std::string body) {
-  net::Headers headers;
-  headers.Set("Content-Type", "application/json");
-  (void)co_await out.Send(code, headers, body);
-}
-
 int HttpCodeFor(Errc code) {
   switch (code) {
     case Errc::kNotFound: return 404;
@@ -278,7 +271,7 @@ Task<void> RecordRetirement(GatewayContext& ctx, ScopeArg scope, ledger::EntryKi
 
 Task<void> StartOrCancel(GatewayContext& ctx, ScopeArg scope, bool start, net::ResponseWriter& out) {
   if (start && ctx.cluster.NodesOf(scope.scope, scope.name).empty()) {
-    co_await Send(out, 404, ErrorBody("no registered node belongs to " + Describe(scope)));
+    co_await SendAdminJson(out, 404, AdminErrorJson("no registered node belongs to " + Describe(scope)));
     co_return;
   }
   const std::vector<meta::Drain> before = ctx.cluster.Drains();
@@ -291,14 +284,14 @@ Task<void> StartOrCancel(GatewayContext& ctx, ScopeArg scope, bool start, net::R
                  : ctx.store.CancelDrain(scope.scope, scope.name);
   });
   if (!changed) {
-    co_await Send(out, HttpCodeFor(changed.error().code), ErrorBody(changed.error().message));
+    co_await SendAdminJson(out, HttpCodeFor(changed.error().code), AdminErrorJson(changed.error().message));
     co_return;
   }
   co_await RefreshDrains(ctx);
   if (start && !already) co_await RecordRetirement(ctx, scope, ledger::EntryKind::kRetirementPlanned);
   HF_LOG_INFO("{} {}", start ? "draining" : "stopped draining", Describe(scope));
   std::string body = co_await RenderDrainJson(ctx);
-  co_await Send(out, 200, std::move(body));
+  co_await SendAdminJson(out, 200, std::move(body));
 }
 
 Task<void> Retire(GatewayContext& ctx, ScopeArg scope, net::ResponseWriter& out) {
@@ -310,7 +303,7 @@ Task<void> Retire(GatewayContext& ctx, ScopeArg scope, net::ResponseWriter& out)
   if (!left) {
     std::string message = left.error().message;
     if (left.error().code == Errc::kNotFound) message += "; drain it first";
-    co_await Send(out, HttpCodeFor(left.error().code), ErrorBody(message));
+    co_await SendAdminJson(out, HttpCodeFor(left.error().code), AdminErrorJson(message));
     co_return;
   }
   if (!left->empty()) {
@@ -320,14 +313,14 @@ Task<void> Retire(GatewayContext& ctx, ScopeArg scope, net::ResponseWriter& out)
                  {"shards_left", left->shards},
                  {"bytes_left", left->shard_bytes},
                  {"pending_shards", left->pending_shards}};
-    co_await Send(out, 409, body.dump());
+    co_await SendAdminJson(out, 409, body.dump());
     co_return;
   }
   co_await RefreshDrains(ctx);
   co_await RecordRetirement(ctx, scope, ledger::EntryKind::kRetirementExecuted);
   HF_LOG_INFO("{} retired: nothing is recorded on its nodes any more", Describe(scope));
   json body = {{"retired", Describe(scope)}, {"nodes", nodes}};
-  co_await Send(out, 200, body.dump());
+  co_await SendAdminJson(out, 200, body.dump());
 }
 
 }  // namespace
@@ -342,19 +335,19 @@ bool IsDrainPath(std::string_view path) { return path == kDrainsPath || path == 
 Task<void> HandleDrains(GatewayContext& ctx, const net::Request& http, net::ResponseWriter& out) {
   if (http.path == kDrainsPath && http.method == "GET") {
     std::string body = co_await RenderDrainJson(ctx);
-    co_await Send(out, 200, std::move(body));
+    co_await SendAdminJson(out, 200, std::move(body));
     co_return;
   }
   const bool retire = http.path == kRetirePath;
   const bool allowed = retire ? http.method == "POST" : (http.method == "POST" || http.method == "DELETE");
   if (!allowed) {
-    co_await Send(out, 405, ErrorBody(http.method + " is not allowed on " + http.path));
+    co_await SendAdminJson(out, 405, AdminErrorJson(http.method + " is not allowed on " + http.path));
     co_return;
   }
   std::string why;
   std::optional<ScopeArg> scope = ParseScope(http.query, &why);
   if (!scope) {
-    co_await Send(out, 400, ErrorBody(why));
+    co_await SendAdminJson(out, 400, AdminErrorJson(why));
     co_return;
   }
   if (retire) {

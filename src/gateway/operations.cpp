@@ -20,7 +20,6 @@ constexpr size_t kDefaultListLimit = 100;
 constexpr size_t kMaxListLimit = 100000;
 
 // Built outside coroutines (GCC 12 and brace-initialised JSON temporaries).
-std::string ErrorJson(const std::string& message) { return nlohmann::json{{"error", message}}.dump(); }
 
 struct DrillRequest {
   std::vector<std::string> requested;  // the lose= terms as given
@@ -155,7 +154,7 @@ Task<void> ServeDrill(GatewayContext& ctx, const net::Request& http, net::Respon
   headers.Set("Content-Type", "application/json");
   auto request = ParseDrill(http.query, ctx.cluster.Nodes(), ctx.PolicyFor(ctx.cluster.PlacementNodes()));
   if (!request) {
-    std::string error = ErrorJson(request.error().message);
+    std::string error = AdminErrorJson(request.error().message);
     (void)co_await out.Send(400, headers, error);
     co_return;
   }
@@ -163,7 +162,7 @@ Task<void> ServeDrill(GatewayContext& ctx, const net::Request& http, net::Respon
   auto report = co_await net::RunBlocking(ctx.blocking_pool,
                                           [&] { return RunDrill(ctx.store, scenario); });
   if (!report) {
-    std::string error = ErrorJson("cannot read the metadata store: " + report.error().message);
+    std::string error = AdminErrorJson("cannot read the metadata store: " + report.error().message);
     (void)co_await out.Send(503, headers, error);
     co_return;
   }
@@ -181,7 +180,7 @@ Task<void> ServeMetrics(GatewayContext& ctx, net::ResponseWriter& out) {
   net::Headers headers;
   if (!text) {
     headers.Set("Content-Type", "application/json");
-    std::string error = ErrorJson(text.error().message);
+    std::string error = AdminErrorJson(text.error().message);
     (void)co_await out.Send(500, headers, error);
     co_return;
   }
@@ -198,7 +197,7 @@ Task<void> HandleOperations(GatewayContext& ctx, const net::Request& http, net::
     net::Headers headers;
     headers.Set("Content-Type", "application/json");
     headers.Set("Allow", "GET");
-    std::string error = ErrorJson(http.method + " is not allowed on " + http.path + "; use GET");
+    std::string error = AdminErrorJson(http.method + " is not allowed on " + http.path + "; use GET");
     (void)co_await out.Send(405, headers, error);
     co_return;
   }
@@ -207,6 +206,14 @@ Task<void> HandleOperations(GatewayContext& ctx, const net::Request& http, net::
   } else {
     co_await ServeMetrics(ctx, out);
   }
+}
+
+std::string AdminErrorJson(const std::string& message) { return nlohmann::json{{"error", message}}.dump(); }
+
+Task<void> SendAdminJson(net::ResponseWriter& out, int code, std::string body) {
+  net::Headers headers;
+  headers.Set("Content-Type", "application/json");
+  (void)co_await out.Send(code, headers, body);
 }
 
 Task<std::string> AddReportingToStatus(GatewayContext& ctx, std::string status_json) {

@@ -22,6 +22,11 @@ namespace holdfast::gateway {
 inline constexpr std::string_view kDrillPath = "/_holdfast/v1/drill";
 inline constexpr std::string_view kMetricsPath = "/_holdfast/metrics";
 
+// {"error": message}: the body of every admin API error.
+std::string AdminErrorJson(const std::string& message);
+// Sends `body` as application/json with HTTP status `code`.
+net::Task<void> SendAdminJson(net::ResponseWriter& out, int code, std::string body);
+
 // Whether HandleOperations serves `path`.
 bool IsOperationsPath(std::string_view path);
 

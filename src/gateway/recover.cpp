@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "gateway/meta_backup.h"
+#include "gateway/operations.h"
 #include "s3/s3_ops.h"
 
 namespace holdfast::gateway {
@@ -554,24 +555,16 @@ Task<void> RunRecovery(GatewayContext& ctx, Job& job, std::string owner) {
   co_await recovery.Run();
 }
 
-Task<void> SendJson(net::ResponseWriter& out, int code, std::string body) {
-  net::Headers headers;
-  headers.Set("Content-Type", "application/json");
-  (void)co_await out.Send(code, headers, body);
-}
-
-std::string ErrorBody(const std::string& message) { return json{{"error", message}}.dump(); }
-
 }  // namespace
 
 Task<void> HandleRecover(GatewayContext& ctx, const net::Request& http, net::ResponseWriter& out) {
   Job& job = JobFor(ctx);
   if (http.method == "GET") {
-    co_await SendJson(out, 200, ProgressJson(job).dump());
+    co_await SendAdminJson(out, 200, ProgressJson(job).dump());
     co_return;
   }
   if (http.method != "POST") {
-    co_await SendJson(out, 405, ErrorBody(http.method + " is not allowed on " + http.path + "; use POST or GET"));
+    co_await SendAdminJson(out, 405, AdminErrorJson(http.method + " is not allowed on " + http.path + "; use POST or GET"));
     co_return;
   }
   std::vector<std::pair<std::string, std::string>> query;
@@ -581,7 +574,7 @@ Task<void> HandleRecover(GatewayContext& ctx, const net::Request& http, net::Res
     if (name == "owner") owner = value;
   }
   if (owner.empty()) {
-    co_await SendJson(out, 400, ErrorBody("name the user who owns the recovered buckets with ?owner=USER "
+    co_await SendAdminJson(out, 400, AdminErrorJson("name the user who owns the recovered buckets with ?owner=USER "
                                           "(shards do not record bucket owners)"));
     co_return;
   }
@@ -597,13 +590,13 @@ Task<void> HandleRecover(GatewayContext& ctx, const net::Request& http, net::Res
     }
   }
   if (busy) {
-    co_await SendJson(out, 409, ErrorBody("a recovery is running already"));
+    co_await SendAdminJson(out, 409, AdminErrorJson("a recovery is running already"));
     co_return;
   }
   HF_LOG_INFO("catalogue recovery started (owner of recovered buckets: {})", owner);
   auto executor = co_await boost::asio::this_coro::executor;
   boost::asio::co_spawn(executor, RunRecovery(ctx, job, owner), boost::asio::detached);
-  co_await SendJson(out, 202, ProgressJson(job).dump());
+  co_await SendAdminJson(out, 202, ProgressJson(job).dump());
 }
 
 }  // namespace holdfast::gateway

@@ -20,9 +20,6 @@ namespace {
 
 using net::Task;
 
-// Built outside coroutines (GCC 12 and brace-initialised JSON temporaries).
-std::string ErrorJson(const std::string& message) { return nlohmann::json{{"error", message}}.dump(); }
-
 bool IsBucketSubresource(const S3Request& r, std::span<const std::string_view> names) {
   for (auto name : names) {
     if (r.HasQuery(name)) return true;
@@ -163,7 +160,7 @@ class GatewayHandler {
     text.resize(*n);
     auto beat = node::DecodeHeartbeat(text);
     if (!beat) {
-      std::string error = ErrorJson(beat.error().message);
+      std::string error = AdminErrorJson(beat.error().message);
       (void)co_await out.Send(400, headers, error);
       co_return;
     }

@@ -7,6 +7,7 @@
 
 #include "common/digest.h"
 #include "common/log.h"
+#include "gateway/operations.h"
 
 namespace holdfast::gateway {
 
@@ -18,8 +19,6 @@ bool IsValidUserName(std::string_view name) {
   if (name.empty() || name.size() > 64 || !std::isalnum(static_cast<unsigned char>(name[0]))) return false;
   return name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789._-") == std::string_view::npos;
 }
-
-std::string ErrorBody(const std::string& message) { return nlohmann::json{{"error", message}}.dump(); }
 
 std::string KeyBody(const meta::AccessKey& key) {
   return nlohmann::json{{"user_id", key.user_id},
@@ -55,7 +54,7 @@ net::Task<void> HandleUsers(GatewayContext& ctx, const net::Request& http, net::
   headers.Set("Content-Type", "application/json");
   if (http.method != "POST" && http.method != "PUT" && http.method != "GET") {
     headers.Set("Allow", "GET, POST, PUT");
-    std::string error = ErrorBody(http.method + " is not allowed on " + http.path +
+    std::string error = AdminErrorJson(http.method + " is not allowed on " + http.path +
                                   "; use POST ?user=NAME (new key), PUT ?user=NAME&allow-bypass-governance=true|false "
                                   "or GET ?user=NAME");
     (void)co_await out.Send(405, headers, error);
@@ -68,19 +67,19 @@ net::Task<void> HandleUsers(GatewayContext& ctx, const net::Request& http, net::
     if (name == "user") user = value;
   }
   if (!IsValidUserName(user)) {
-    std::string error = ErrorBody("user names are 1-64 characters of a-z, 0-9, '.', '_' and '-', starting with a letter or digit; got '" + user + "'");
+    std::string error = AdminErrorJson("user names are 1-64 characters of a-z, 0-9, '.', '_' and '-', starting with a letter or digit; got '" + user + "'");
     (void)co_await out.Send(400, headers, error);
     co_return;
   }
   auto bypass = ParseBypass(query);
   if (auto* message = std::get_if<std::string>(&bypass)) {
-    std::string error = ErrorBody(*message);
+    std::string error = AdminErrorJson(*message);
     (void)co_await out.Send(400, headers, error);
     co_return;
   }
   const std::optional<bool> set_bypass = std::get<std::optional<bool>>(bypass);
   if (http.method == "PUT" && !set_bypass) {
-    std::string error = ErrorBody("PUT needs allow-bypass-governance=true|false");
+    std::string error = AdminErrorJson("PUT needs allow-bypass-governance=true|false");
     (void)co_await out.Send(400, headers, error);
     co_return;
   }
@@ -91,7 +90,7 @@ net::Task<void> HandleUsers(GatewayContext& ctx, const net::Request& http, net::
     Status set = co_await net::RunBlocking(ctx.blocking_pool,
                                            [&] { return ctx.store.SetUserMayBypassGovernance(user, *set_bypass); });
     if (!set) {
-      std::string error = ErrorBody("cannot store the permission: " + set.error().message);
+      std::string error = AdminErrorJson("cannot store the permission: " + set.error().message);
       (void)co_await out.Send(500, headers, error);
       co_return;
     }
@@ -100,7 +99,7 @@ net::Task<void> HandleUsers(GatewayContext& ctx, const net::Request& http, net::
   if (http.method != "POST") {
     auto allowed = co_await net::RunBlocking(ctx.blocking_pool, [&] { return ctx.store.UserMayBypassGovernance(user); });
     if (!allowed) {
-      std::string error = ErrorBody("cannot read the permission: " + allowed.error().message);
+      std::string error = AdminErrorJson("cannot read the permission: " + allowed.error().message);
       (void)co_await out.Send(500, headers, error);
       co_return;
     }
@@ -116,7 +115,7 @@ net::Task<void> HandleUsers(GatewayContext& ctx, const net::Request& http, net::
   key.secret_key = RandomHex(20);
   Status saved = co_await net::RunBlocking(ctx.blocking_pool, [&] { return ctx.store.PutAccessKey(key); });
   if (!saved) {
-    std::string error = ErrorBody("cannot store the access key: " + saved.error().message);
+    std::string error = AdminErrorJson("cannot store the access key: " + saved.error().message);
     (void)co_await out.Send(500, headers, error);
     co_return;
   }

@@ -10,23 +10,8 @@ namespace {
 
 using namespace holdfast::meta::test_util;  // NOLINT: test helpers
 
-class DrainsTest : public ::testing::Test {
+class DrainsTest : public StoreTest {
  protected:
-  void SetUp() override {
-    auto opened = OpenSqliteStore(dir_.path() / "meta.db", clock_);
-    ASSERT_TRUE(opened.ok()) << Why(opened);
-    store_ = std::move(opened).value();
-    ASSERT_OK(store_->CreateBucket(Bucket{"b", "alice", "eu", 1}));
-  }
-
-  void Commit(const ObjectVersion& version) {
-    ASSERT_OK(store_->BeginWrite(PendingFor(version, 1)));
-    ASSERT_OK(store_->CommitObject(version));
-  }
-
-  TempDir dir_;
-  FakeClock clock_;
-  std::unique_ptr<MetaStore> store_;
 };
 
 TEST_F(DrainsTest, StartListCancel) {

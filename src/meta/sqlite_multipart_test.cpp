@@ -16,13 +16,10 @@ namespace {
 
 using namespace holdfast::meta::test_util;  // NOLINT: test helpers
 
-class MultipartStoreTest : public ::testing::Test {
+class MultipartStoreTest : public StoreTest {
  protected:
   void SetUp() override {
-    auto opened = OpenSqliteStore(dir_.path() / "meta.db", clock_);
-    ASSERT_TRUE(opened.ok()) << Why(opened);
-    store_ = std::move(opened).value();
-    ASSERT_OK(store_->CreateBucket(Bucket{"b", "alice", "eu", 1}));
+    StoreTest::SetUp();
     ASSERT_OK(store_->CreateMultipartUpload(Upload(kUpload, "big")));
   }
 
@@ -70,9 +67,6 @@ class MultipartStoreTest : public ::testing::Test {
   }
 
   const std::string kUpload = VersionId(900);
-  TempDir dir_;
-  FakeClock clock_;
-  std::unique_ptr<MetaStore> store_;
 };
 
 TEST_F(MultipartStoreTest, PartsAreListedAndReplacedByNumber) {

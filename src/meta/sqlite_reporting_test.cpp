@@ -9,19 +9,8 @@ namespace {
 
 using namespace holdfast::meta::test_util;  // NOLINT: test helpers
 
-class ReportingTest : public ::testing::Test {
+class ReportingTest : public StoreTest {
  protected:
-  void SetUp() override {
-    auto opened = OpenSqliteStore(dir_.path() / "meta.db", clock_);
-    ASSERT_TRUE(opened.ok()) << Why(opened);
-    store_ = std::move(opened).value();
-    ASSERT_OK(store_->CreateBucket(Bucket{"b", "alice", "eu", 1}));
-  }
-
-  void Commit(const ObjectVersion& version) {
-    ASSERT_OK(store_->BeginWrite(PendingFor(version, 1)));
-    ASSERT_OK(store_->CommitObject(version));
-  }
 
   // k=2 m=3 (five shards on n0..n4).
   static ObjectVersion Wide(int n) {
@@ -31,10 +20,6 @@ class ReportingTest : public ::testing::Test {
     for (int i = 0; i < 5; ++i) version.shards.push_back(Shard(i, "n" + std::to_string(i)));
     return version;
   }
-
-  TempDir dir_;
-  FakeClock clock_;
-  std::unique_ptr<MetaStore> store_;
 };
 
 TEST_F(ReportingTest, CountsVersionsBySpareShards) {

@@ -14,14 +14,8 @@ namespace {
 
 using namespace holdfast::meta::test_util;  // NOLINT: test helpers
 
-class VersionsTest : public ::testing::Test {
+class VersionsTest : public StoreTest {
  protected:
-  void SetUp() override {
-    auto opened = OpenSqliteStore(dir_.path() / "meta.db", clock_);
-    ASSERT_TRUE(opened.ok()) << Why(opened);
-    store_ = std::move(opened).value();
-    ASSERT_OK(store_->CreateBucket(Bucket{"b", "alice", "eu", 1}));
-  }
 
   Status Put(const std::string& key, int n) {
     ObjectVersion version = MakeVersion("b", key, n);
@@ -42,10 +36,6 @@ class VersionsTest : public ::testing::Test {
     }
     return out;
   }
-
-  TempDir dir_;
-  FakeClock clock_;
-  std::unique_ptr<MetaStore> store_;
 };
 
 TEST_F(VersionsTest, NeverEnabledKeepsOneNullVersion) {

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <string>
 
 #include "common/clock.h"
@@ -92,5 +93,26 @@ inline PendingWrite PendingFor(const ObjectVersion& version, int64_t started_uni
   return PendingWrite{version.version_id, version.bucket, version.key, started_unix_ms,
                       version.shards};
 }
+
+// A fresh SQLite store in a temporary directory with bucket "b" (owner
+// alice), and Commit() for versions written the normal way.
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto opened = OpenSqliteStore(dir_.path() / "meta.db", clock_);
+    ASSERT_TRUE(opened.ok()) << Why(opened);
+    store_ = std::move(opened).value();
+    ASSERT_OK(store_->CreateBucket(Bucket{"b", "alice", "eu", 1}));
+  }
+
+  void Commit(const ObjectVersion& version) {
+    ASSERT_OK(store_->BeginWrite(PendingFor(version, 1)));
+    ASSERT_OK(store_->CommitObject(version));
+  }
+
+  TempDir dir_;
+  FakeClock clock_;
+  std::unique_ptr<MetaStore> store_;
+};
 
 }  // namespace holdfast::meta::test_util
