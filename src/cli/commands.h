@@ -22,6 +22,7 @@ void AddDrillCommand(CLI::App& app, Action* run);
 // after AddNodeCommand.
 void AddDrainCommands(CLI::App& app, Action* run);  // drain_command.cpp
 void AddRecoverCommand(CLI::App& app, Action* run);  // recover_command.cpp
+void AddHoldCommand(CLI::App& app, Action* run);     // hold_command.cpp
 
 // Blocks SIGINT/SIGTERM in this thread (and threads started later), then
 // waits for one of them. Call BlockStopSignals before starting threads.

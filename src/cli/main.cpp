@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   holdfast::cli::AddNodeCommand(app, &run);
   holdfast::cli::AddDrainCommands(app, &run);
   holdfast::cli::AddRecoverCommand(app, &run);
+  holdfast::cli::AddHoldCommand(app, &run);
   holdfast::cli::AddStatusCommand(app, &run);
   holdfast::cli::AddUserCommand(app, &run);
   holdfast::cli::AddLedgerCommand(app, &run);

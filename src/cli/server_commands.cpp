@@ -88,6 +88,9 @@ void AddNodeCommand(CLI::App& app, Action* run) {
   cmd->add_option("--scrub-interval-s", *scrub_interval_s,
                   "A scrub pass starts at most this often, in seconds (default 7 days)")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+  cmd->add_option("--trust-deletion-key", options->trust_deletion_key_hex,
+                  "Pin this gateway deletion public key (64 hex digits) instead of the one pinned at the "
+                  "first heartbeat; only after the gateway's key really changed (docs/node-api.md)");
   cmd->callback([=] {
     if (!cmd->get_subcommands().empty()) return;  // drain, undrain or retire
     for (const char* flag : {"--id", "--provider", "--site", "--data-dir", "--gateway"}) {

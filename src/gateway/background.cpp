@@ -1,6 +1,11 @@
 #include "gateway/background.h"
 
+#include <set>
+
+#include "common/digest.h"
 #include "common/log.h"
+#include "ledger/signing.h"
+#include "node/deletion_auth.h"
 
 namespace holdfast::gateway {
 
@@ -10,23 +15,34 @@ namespace {
 
 constexpr std::chrono::milliseconds kIdlePause{500};
 
-// Whether the catalogue records the item's shard at the item's node now:
-// then the item is stale (the shard moved away and back, e.g. repair rebuilt
-// it where it used to be) and the copy there is live.
-bool RecordedThere(const meta::ObjectVersion& version, const meta::GcItem& item) {
-  for (const meta::ShardLocation& shard : version.shards) {
-    if (shard.shard_index == item.shard_index && shard.node_id == item.node_id) return true;
-  }
-  return false;
+// Asks the node to delete one shard copy, with the authorisation only the
+// gateway can sign (node/deletion_auth.h). Callers have asked the store
+// first (CheckShardCopyDeletable).
+Task<Status> DeleteShardCopy(GatewayContext& ctx, std::string endpoint, const std::string& version_id,
+                             int shard_index, const std::string& node_id) {
+  if (ctx.deletion_key == nullptr) co_return MakeError(Errc::kInternal, "no deletion key");
+  const std::string shard_id = ShardId(version_id, shard_index);
+  // Long enough for a slow node, far inside the node's limit.
+  const int64_t expires = ctx.clock.NowUnixMs() + 5 * 60 * 1000;
+  const ledger::Signature signature = ctx.deletion_key->Sign(node::DeletionMessage(node_id, shard_id, expires));
+  std::string authorisation = std::to_string(expires) + " " + HexLower(signature);
+  co_return co_await ctx.nodes.Delete(std::move(endpoint), shard_id, std::move(authorisation));
 }
 
-// Deletes one queued copy (unless it is live again); true once the item is done.
+// Deletes one queued copy; true once the item is done. The store decides
+// whether the copy may go (MetaStore::CheckShardCopyDeletable): the copy the
+// catalogue records there now (the shard moved away and back, e.g. repair
+// rebuilt it where it used to be, or a write in flight plans it there) is
+// live and the item is stale; a copy of a version under an active hold
+// stays queued until the hold is released.
 Task<bool> CollectItem(GatewayContext& ctx, const meta::GcItem& item, std::string endpoint) {
-  auto version = co_await net::RunBlocking(ctx.blocking_pool,
-                                           [&] { return ctx.store.GetVersion(item.version_id); });
-  if (!version && version.error().code != Errc::kNotFound) co_return false;  // try again later
-  if (!version || !RecordedThere(*version, item)) {
-    Status deleted = co_await ctx.nodes.Delete(endpoint, ShardId(item.version_id, item.shard_index));
+  Status deletable = co_await net::RunBlocking(ctx.blocking_pool, [&] {
+    return ctx.store.CheckShardCopyDeletable(item.version_id, item.shard_index, item.node_id);
+  });
+  if (!deletable && deletable.error().code == Errc::kLocked) co_return false;  // kept while held
+  if (!deletable && deletable.error().code != Errc::kConflict) co_return false;  // try again later
+  if (deletable) {
+    Status deleted = co_await DeleteShardCopy(ctx, endpoint, item.version_id, item.shard_index, item.node_id);
     if (!deleted && deleted.error().code != Errc::kNotFound) {
       HF_LOG_WARN("gc: deleting shard {} on node {} failed: {}",
                   ShardId(item.version_id, item.shard_index), item.node_id, deleted.error().message);
@@ -75,17 +91,24 @@ Task<void> RunGarbageCollector(GatewayContext& ctx, const std::atomic<bool>& sto
 Task<void> RunPendingWriteSweeper(GatewayContext& ctx, std::chrono::milliseconds expiry,
                                   std::chrono::milliseconds upload_expiry,
                                   const std::atomic<bool>& stopping) {
+  std::set<std::string> kept_uploads;
   while (!stopping) {
     int64_t upload_cutoff = ctx.clock.NowUnixMs() - upload_expiry.count();
     auto uploads = co_await net::RunBlocking(
         ctx.blocking_pool, [&] { return ctx.store.ExpiredMultipartUploads(upload_cutoff, 64); });
     if (uploads) {
       for (const meta::MultipartUpload& upload : *uploads) {
-        HF_LOG_INFO("aborting multipart upload {} of {}/{}: not completed {} ms after it began",
-                    upload.upload_id, upload.bucket, upload.key,
-                    ctx.clock.NowUnixMs() - upload.initiated_unix_ms);
-        (void)co_await net::RunBlocking(
+        Status aborted = co_await net::RunBlocking(
             ctx.blocking_pool, [&] { return ctx.store.AbortMultipartUpload(upload.upload_id); });
+        if (aborted) {
+          HF_LOG_INFO("aborted multipart upload {} of {}/{}: not completed {} ms after it began",
+                      upload.upload_id, upload.bucket, upload.key,
+                      ctx.clock.NowUnixMs() - upload.initiated_unix_ms);
+        } else if (kept_uploads.insert(upload.upload_id).second) {
+          // A hold covers its parts (docs/holds.md): said once, tried again every pass.
+          HF_LOG_WARN("multipart upload {} of {}/{} expired but is kept: {}", upload.upload_id, upload.bucket,
+                      upload.key, aborted.error().message);
+        }
       }
     }
     int64_t cutoff = ctx.clock.NowUnixMs() - expiry.count();

@@ -24,7 +24,8 @@
 #include "placement/placement.h"
 
 namespace holdfast::ledger {
-class Ledger;  // ledger/ledger.h
+class Ledger;      // ledger/ledger.h
+class SigningKey;  // ledger/signing.h
 }
 
 namespace holdfast::gateway {
@@ -73,6 +74,11 @@ class GatewayContext {
   // retirement and destruction through it (blocking: use RunBlocking). Set
   // by the gateway before it serves; owned by it.
   ledger::Ledger* ledger = nullptr;
+  // Signs the authorisation a node needs to delete a shard copy
+  // (node/deletion_auth.h); its public key is announced in heartbeat
+  // replies. Set by the gateway before it serves; owned by it.
+  const ledger::SigningKey* deletion_key = nullptr;
+  std::string deletion_key_hex;
 
   // The policy in force for `nodes`.
   placement::DurabilityPolicy PolicyFor(const std::vector<placement::NodeInfo>& nodes) const;

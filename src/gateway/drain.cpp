@@ -250,15 +250,6 @@ std::string ContentsSummary(const meta::NodeContents& left) {
   return out;
 }
 
-int HttpCodeFor(Errc code) {
-  switch (code) {
-    case Errc::kNotFound: return 404;
-    case Errc::kConflict: return 409;
-    case Errc::kInvalidArgument: return 400;
-    default: return 500;
-  }
-}
-
 // Retirement is a notice the ledger keeps (docs/ledger.md): planned when a
 // drain starts, executed when retire is accepted. A failed append is logged,
 // not fatal: the drain itself is recorded in the store either way.
@@ -284,7 +275,7 @@ Task<void> StartOrCancel(GatewayContext& ctx, ScopeArg scope, bool start, net::R
                  : ctx.store.CancelDrain(scope.scope, scope.name);
   });
   if (!changed) {
-    co_await SendAdminJson(out, HttpCodeFor(changed.error().code), AdminErrorJson(changed.error().message));
+    co_await SendAdminJson(out, AdminHttpCode(changed.error().code), AdminErrorJson(changed.error().message));
     co_return;
   }
   co_await RefreshDrains(ctx);
@@ -303,7 +294,7 @@ Task<void> Retire(GatewayContext& ctx, ScopeArg scope, net::ResponseWriter& out)
   if (!left) {
     std::string message = left.error().message;
     if (left.error().code == Errc::kNotFound) message += "; drain it first";
-    co_await SendAdminJson(out, HttpCodeFor(left.error().code), AdminErrorJson(message));
+    co_await SendAdminJson(out, AdminHttpCode(left.error().code), AdminErrorJson(message));
     co_return;
   }
   if (!left->empty()) {

@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "common/clock.h"
+#include "common/digest.h"
 #include "common/log.h"
 #include "gateway/background.h"
 #include "gateway/context.h"
@@ -16,6 +17,7 @@
 #include "gateway/repair.h"
 #include "gateway/s3_api.h"
 #include "ledger/ledger.h"
+#include "ledger/signing.h"
 #include "meta/meta_store.h"
 #include "net/http.h"
 
@@ -52,6 +54,15 @@ class GatewayImpl final : public Gateway {
     if (!ledger_key) return ledger_key.error();
     ledger_ = std::make_unique<ledger::Ledger>(*store_, std::move(*ledger_key), SystemClock());
     context_.ledger = ledger_.get();
+    // A key of its own for shard deletions: nodes pin it, and it can be
+    // handled (and rotated) apart from the ledger's identity.
+    auto deletion_key = ledger::LoadOrCreateKeyFile(options_.data_dir / "deletion.key");
+    if (!deletion_key) return deletion_key.error();
+    deletion_key_ = std::make_unique<ledger::SigningKey>(std::move(*deletion_key));
+    context_.deletion_key = deletion_key_.get();
+    context_.deletion_key_hex = HexLower(deletion_key_->public_key());
+    HF_LOG_INFO("shard deletions are signed with deletion key {} (nodes pin it: docs/node-api.md)",
+                context_.deletion_key_hex);
     net::ServerOptions server_options;
     server_options.bind_address = options_.listen_address;
     server_options.port = options_.port;
@@ -112,6 +123,7 @@ class GatewayImpl final : public Gateway {
   GatewayOptions options_;
   std::unique_ptr<meta::MetaStore> store_;
   std::unique_ptr<ledger::Ledger> ledger_;  // after store_: it uses it
+  std::unique_ptr<ledger::SigningKey> deletion_key_;
   ClusterView cluster_;
   boost::asio::thread_pool blocking_pool_;
   net::IoPool io_;

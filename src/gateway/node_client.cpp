@@ -1,5 +1,7 @@
 #include "gateway/node_client.h"
 
+#include "node/deletion_auth.h"
+
 #include <nlohmann/json.hpp>
 
 #include <cstring>
@@ -254,9 +256,10 @@ Task<Result<std::unique_ptr<ShardDownload>>> NodeClient::OpenDownload(
   co_return MakeError(Errc::kUnavailable, "node connection failed twice");
 }
 
-Task<Status> NodeClient::Delete(std::string endpoint, std::string shard_id) {
+Task<Status> NodeClient::Delete(std::string endpoint, std::string shard_id, std::string authorisation) {
   net::Headers headers;
   headers.Set("Authorization", authorization_);
+  headers.Set(std::string(node::kDeletionHeader), authorisation);
   auto response = co_await net::Fetch(pool_.get(), endpoint, "DELETE", ShardTarget(shard_id),
                                       headers, "", kRequestTimeout);
   if (!response) co_return response.error();

@@ -69,8 +69,10 @@ class NodeClient {
                                                                  uint64_t first_block,
                                                                  uint64_t block_count,
                                                                  uint32_t block_size_bytes);
-  // kNotFound if the node has no such shard.
-  net::Task<Status> Delete(std::string endpoint, std::string shard_id);
+  // kNotFound if the node has no such shard; kPermission if the node does
+  // not accept `authorisation` (the X-Holdfast-Deletion value,
+  // node/deletion_auth.h).
+  net::Task<Status> Delete(std::string endpoint, std::string shard_id, std::string authorisation);
   // The footer of a committed shard, as the node verified it on disk.
   // kNotFound if the node has no such shard, kCorrupt if it is damaged.
   net::Task<Result<storage::ShardFooter>> GetFooter(std::string endpoint, std::string shard_id);

@@ -91,6 +91,9 @@ class Writer {
         co_return Fail(request_.part ? WriteFailure::kUploadGone : WriteFailure::kBucketGone,
                        committed.error().message);
       }
+      // An overwrite in an unversioned bucket removes the old version, which
+      // a hold may protect (docs/holds.md).
+      if (committed.error().code == Errc::kLocked) co_return Fail(WriteFailure::kLocked, committed.error().message);
       co_return Fail(WriteFailure::kInternal, committed.error().message);
     }
     co_return WriteOutcome{version_, LiveCount()};

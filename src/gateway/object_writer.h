@@ -54,6 +54,7 @@ enum class WriteFailure {
   kSha256Mismatch,    // x-amz-content-sha256 did not match the body
   kBucketGone,        // the bucket was deleted while the body streamed
   kUploadGone,        // the multipart upload was completed or aborted meanwhile
+  kLocked,            // committing would destroy a version a hold or retention protects
   kInternal,
 };
 

@@ -208,6 +208,21 @@ Task<void> HandleOperations(GatewayContext& ctx, const net::Request& http, net::
   }
 }
 
+int AdminHttpCode(Errc code) {
+  switch (code) {
+    case Errc::kNotFound:
+      return 404;
+    case Errc::kConflict:
+    case Errc::kLocked:
+      return 409;
+    case Errc::kInvalidArgument:
+    case Errc::kAlreadyExists:
+      return 400;
+    default:
+      return 500;
+  }
+}
+
 std::string AdminErrorJson(const std::string& message) { return nlohmann::json{{"error", message}}.dump(); }
 
 Task<void> SendAdminJson(net::ResponseWriter& out, int code, std::string body) {

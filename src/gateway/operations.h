@@ -24,6 +24,10 @@ inline constexpr std::string_view kMetricsPath = "/_holdfast/metrics";
 
 // {"error": message}: the body of every admin API error.
 std::string AdminErrorJson(const std::string& message);
+// The admin API's HTTP status for a store error: 404 kNotFound, 409
+// kConflict and kLocked (a hold or retention refuses it; the message says
+// which), 400 kInvalidArgument and kAlreadyExists, 500 otherwise.
+int AdminHttpCode(Errc code);
 // Sends `body` as application/json with HTTP status `code`.
 net::Task<void> SendAdminJson(net::ResponseWriter& out, int code, std::string body);
 

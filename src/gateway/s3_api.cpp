@@ -7,6 +7,7 @@
 #include "common/digest.h"
 #include "common/log.h"
 #include "gateway/drain.h"
+#include "gateway/holds.h"
 #include "gateway/recover.h"
 #include "gateway/operations.h"
 #include "gateway/s3_request.h"
@@ -138,6 +139,10 @@ class GatewayHandler {
       co_await HandleRecover(ctx_, http, out);
       co_return;
     }
+    if (http.path == kHoldsPath) {  // preservation holds: gateway/holds.h
+      co_await HandleHolds(ctx_, http, out);
+      co_return;
+    }
     if (IsDrainPath(http.path)) {  // drain and retire: gateway/drain.h
       co_await HandleDrains(ctx_, http, out);
       co_return;
@@ -174,8 +179,10 @@ class GatewayHandler {
       if (!saved) HF_LOG_ERROR("could not record node {}: {}", record.id, saved.error().message);
     }
     // Corrupt shards found by the node's scrub: gateway/scrub_reports.h.
-    std::string reply = co_await HandleScrubReports(ctx_, beat->id, beat->corrupt_shards);
-    (void)co_await out.Send(200, headers, reply);
+    node::HeartbeatReply reply = co_await HandleScrubReports(ctx_, beat->id, beat->corrupt_shards);
+    reply.deletion_key_hex = ctx_.deletion_key_hex;  // nodes pin it: node/deletion_auth.h
+    std::string reply_body = node::EncodeHeartbeatReply(reply);
+    (void)co_await out.Send(200, headers, reply_body);
   }
 
   GatewayContext& ctx_;

@@ -45,6 +45,8 @@ s3::S3Error S3ErrorForWrite(const WriteError& error, const std::string& resource
       return s3::MakeS3Error("XAmzContentSHA256Mismatch", error.message, resource);
     case WriteFailure::kBucketGone:
       return s3::MakeS3Error("NoSuchBucket", "The specified bucket does not exist", resource);
+    case WriteFailure::kLocked:
+      return s3::MakeS3Error("AccessDenied", error.message, resource);
     case WriteFailure::kInternal:
       break;
   }

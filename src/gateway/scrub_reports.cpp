@@ -11,10 +11,10 @@
 
 namespace holdfast::gateway {
 
-net::Task<std::string> HandleScrubReports(GatewayContext& ctx, std::string node_id,
+net::Task<node::HeartbeatReply> HandleScrubReports(GatewayContext& ctx, std::string node_id,
                                           std::vector<std::string> corrupt_shard_ids) {
   node::HeartbeatReply reply;
-  if (corrupt_shard_ids.empty()) co_return node::EncodeHeartbeatReply(reply);
+  if (corrupt_shard_ids.empty()) co_return reply;
   std::vector<meta::ShardMove> moves;
   for (const std::string& id : corrupt_shard_ids) {
     // "<version id>.<shard index>", validated with the heartbeat.
@@ -33,14 +33,14 @@ net::Task<std::string> HandleScrubReports(GatewayContext& ctx, std::string node_
     // Not acknowledged: the node sends the reports again.
     HF_LOG_ERROR("cannot record {} corrupt shards reported by node {}: {}", moves.size(), node_id,
                  applied.error().message);
-    co_return node::EncodeHeartbeatReply(reply);
+    co_return reply;
   }
   ctx.scrub_reports.Add(moves.size(), static_cast<uint64_t>(*applied));
   HF_LOG_WARN("node {}'s scrub found {} corrupt shards ({}{}); {} recorded as missing for repair",
               node_id, moves.size(), corrupt_shard_ids.front(),
               corrupt_shard_ids.size() > 1 ? ", ..." : "", *applied);
   reply.acknowledged_corrupt_shards = std::move(corrupt_shard_ids);
-  co_return node::EncodeHeartbeatReply(reply);
+  co_return reply;
 }
 
 nlohmann::json NodeScrubStatus(const node::ScrubStats& s) {

@@ -52,8 +52,8 @@ class ScrubReportStats {
 };
 
 // Records the corrupt shards `node_id` reported (ids already validated by
-// node::DecodeHeartbeat) and returns the heartbeat reply's body.
-net::Task<std::string> HandleScrubReports(GatewayContext& context, std::string node_id,
+// node::DecodeHeartbeat) and returns the heartbeat reply that acknowledges them.
+net::Task<node::HeartbeatReply> HandleScrubReports(GatewayContext& context, std::string node_id,
                                           std::vector<std::string> corrupt_shard_ids);
 
 // The status endpoint's "scrub" objects (docs/admin-api.md): one node's, as

@@ -370,6 +370,77 @@ struct LedgerTreeHeadRecord {
   std::string signature_hex;  // Ed25519, 128 hex digits
 };
 
+// ---- Holds and deletion notices (schema v7; docs/holds.md) -----------------
+// A hold preserves data beyond S3's Object Lock: while it is active, the
+// guard that every removal of a version row passes (see Object Lock below)
+// refuses to remove what it covers, with kLocked naming the hold and its case.
+//   kVersion:  one version (target: its internal version id).
+//   kBucket:   every version in the bucket (target: bucket name).
+//   kUser:     every version in every bucket the user owns (target: user id).
+//   kProvider: a preservation order on a provider: every version with a shard
+//              on one of its nodes when the hold was placed or at any time
+//              after (target: provider name). Its nodes cannot be retired.
+// Moving shards (repair, drain) is never refused.
+enum class HoldScope { kVersion, kBucket, kUser, kProvider };
+const char* HoldScopeName(HoldScope scope);  // "version", "bucket", "user", "provider"
+
+struct Hold {
+  std::string hold_id;  // chosen by the caller, unique
+  HoldScope scope = HoldScope::kVersion;
+  std::string target;
+  // kVersion: what the operator named (S3 version id; "null" or an id).
+  std::string bucket;
+  std::string key;
+  std::string s3_version_id;
+  std::string case_reference;
+  std::string requested_by;
+  std::string reason;
+  int64_t placed_unix_ms = 0;
+  int64_t released_unix_ms = 0;  // 0 while active
+  std::string released_by;
+  std::string release_reason;
+  int64_t covered_versions = 0;  // kProvider: versions recorded when placed
+  bool active() const { return released_unix_ms == 0; }
+};
+
+// An operator's deletion of an account's data (scope "user") or of what a
+// provider holds (scope "provider"): it runs only after its effective time,
+// once every recipient has received it, and while no hold or retention
+// covers the data (gateway/deletion_notices.h).
+enum class NoticeState { kWaiting, kExecuted, kCancelled };
+const char* NoticeStateName(NoticeState state);  // "waiting", "executed", "cancelled"
+
+struct NoticeDelivery {
+  std::string url;
+  int attempts = 0;
+  int64_t next_attempt_unix_ms = 0;
+  int64_t delivered_unix_ms = 0;  // 0 while not delivered
+  std::string last_result;        // "HTTP 200", "connection refused", ...
+};
+
+struct DeletionNotice {
+  std::string notice_id;
+  std::string scope;  // "user" or "provider"
+  std::string target;
+  std::string reason;
+  std::string issued_by;
+  int64_t issued_unix_ms = 0;
+  int64_t effective_unix_ms = 0;
+  uint64_t ledger_index = 0;  // its deletion_notice entry
+  NoticeState state = NoticeState::kWaiting;
+  std::string outcome;  // why it is still waiting, or what it destroyed
+  int64_t finished_unix_ms = 0;
+  std::vector<NoticeDelivery> deliveries;
+};
+
+// What deleting an account's data removed.
+struct UserDataDeletion {
+  int64_t versions = 0;  // version rows, delete markers and parts included
+  int64_t buckets = 0;
+  int64_t uploads = 0;
+  uint64_t bytes = 0;    // object bytes (sizes of the versions' rows)
+};
+
 class MetaStore {
  public:
   virtual ~MetaStore() = default;
@@ -546,6 +617,53 @@ class MetaStore {
   // never set.
   virtual Status SetUserMayBypassGovernance(const std::string& user_id, bool allowed) = 0;
   virtual Result<bool> UserMayBypassGovernance(const std::string& user_id) = 0;
+
+  // ---- Holds (schema v7; see HoldScope above) ------------------------------
+  // Places `hold` (placed_unix_ms is set by the caller). kVersion: target is
+  // resolved from bucket, key and s3_version_id (kNotFound if no such
+  // version). kBucket, kUser, kProvider: kNotFound for an unknown bucket,
+  // user (no access key and no bucket) or provider (no node). kAlreadyExists
+  // for a hold id in use. Returns the hold as stored.
+  virtual Result<Hold> PlaceHold(const Hold& hold) = 0;
+  // kNotFound; kConflict if already released. Returns the released hold.
+  virtual Result<Hold> ReleaseHold(const std::string& hold_id, const std::string& released_by,
+                                   const std::string& reason, int64_t now_unix_ms) = 0;
+  // Active holds, or every hold ever placed, by placement time.
+  virtual Result<std::vector<Hold>> ListHolds(bool include_released) = 0;
+
+  // ---- Deletion notices (schema v7; gateway/deletion_notices.h) --------------
+  // Webhook endpoints of a user's account, by URL.
+  virtual Result<std::vector<std::string>> UserWebhooks(const std::string& user_id) = 0;
+  virtual Status AddUserWebhook(const std::string& user_id, const std::string& url) = 0;
+  virtual Status RemoveUserWebhook(const std::string& user_id, const std::string& url) = 0;  // kNotFound
+  // Records a new notice with one delivery per entry of `notice.deliveries`
+  // (due at once). kAlreadyExists for an id in use.
+  virtual Status CreateDeletionNotice(const DeletionNotice& notice) = 0;
+  // Every notice with its deliveries, newest first (waiting ones only if
+  // `waiting_only`).
+  virtual Result<std::vector<DeletionNotice>> ListDeletionNotices(bool waiting_only) = 0;
+  // Records one delivery attempt: delivered, or due again at
+  // `next_attempt_unix_ms`. kNotFound.
+  virtual Status RecordNoticeDelivery(const std::string& notice_id, const std::string& url, bool delivered,
+                                      const std::string& result, int64_t now_unix_ms,
+                                      int64_t next_attempt_unix_ms) = 0;
+  // Sets a waiting notice's state and outcome (kConflict unless it is
+  // waiting; kNotFound).
+  virtual Status SetNoticeOutcome(const std::string& notice_id, NoticeState state, const std::string& outcome,
+                                  int64_t now_unix_ms) = 0;
+  // Deletes every version, upload and bucket of `user_id`, then its access
+  // keys, webhooks and settings, in one transaction: every version passes the
+  // removal guard, so one held or retained version refuses all of it (kLocked
+  // naming it, nothing changed). kConflict while a write is in flight in one
+  // of its buckets.
+  virtual Result<UserDataDeletion> DeleteUserData(const std::string& user_id, int64_t now_unix_ms) = 0;
+  // Whether the shard copy (version_id, shard_index) on node_id may be
+  // deleted from that node now: kConflict if the catalogue records the
+  // committed shard there (the live copy, or a write in flight plans it
+  // there), kLocked if an active hold names the version. The gateway asks
+  // before it authorises a node to delete (docs/node-api.md).
+  virtual Status CheckShardCopyDeletable(const std::string& version_id, int shard_index,
+                                         const std::string& node_id) = 0;
 
   // Reporting.
   // Erasure-coded version rows (every row that owns shards: objects, and

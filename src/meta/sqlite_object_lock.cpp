@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <optional>
 
+#include "meta/sqlite_holds.h"
 #include "meta/sqlite_rows.h"
 #include "meta/sqlite_versions.h"
 
@@ -85,6 +86,12 @@ std::string Describe(const std::string& version_id, const LockedRow& row) {
          "/" + row.key;
 }
 
+Error GovernanceLocked(const std::string& what, const std::string& until) {
+  return Locked(what + " is under GOVERNANCE retention until " + until +
+                "; only a user allowed to bypass governance retention can delete it, with "
+                "x-amz-bypass-governance-retention: true");
+}
+
 // The S3 id of the version named `s3_version_id` of (bucket, key) with its
 // row; kNotFound, or kInvalidArgument for a delete marker or a bucket
 // without Object Lock.
@@ -152,8 +159,11 @@ Status CheckVersionRemovable(Db& db, const std::string& version_id, int64_t now_
       META_ASSIGN_OR_RETURN(const bool has_owner, owner.Step());
       if (has_owner) owner_id = owner.ColumnText(0);
     }
-    if (owner_id.empty()) return Status::Ok();
-    return CheckVersionRemovable(db, owner_id, now_unix_ms, bypass);
+    if (!owner_id.empty()) return CheckVersionRemovable(db, owner_id, now_unix_ms, bypass);
+    // A part of an upload in progress (or being unlinked from a version
+    // that passed this guard already): Object Lock applies only once the
+    // upload completes, holds apply now.
+    return CheckHolds(db, version_id, row.bucket, "part " + version_id + " of an upload to " + row.bucket + "/" + row.key);
   }
   const ObjectLock& lock = row.lock;
   // Every kind of protection is checked here, legal hold first: it blocks
@@ -161,16 +171,16 @@ Status CheckVersionRemovable(Db& db, const std::string& version_id, int64_t now_
   if (lock.legal_hold == LegalHold::kOn) {
     return Locked(Describe(version_id, row) + " is under legal hold; it cannot be deleted until the hold is released");
   }
-  if (!RetentionActive(lock, now_unix_ms)) return Status::Ok();
-  const std::string until = FormatUtc(lock.retain_until_unix_ms);
-  if (lock.mode == RetentionMode::kCompliance) {
-    return Locked(Describe(version_id, row) + " is under COMPLIANCE retention until " + until +
-                  "; nobody can delete it before then");
+  if (RetentionActive(lock, now_unix_ms)) {
+    const std::string until = FormatUtc(lock.retain_until_unix_ms);
+    if (lock.mode == RetentionMode::kCompliance) {
+      return Locked(Describe(version_id, row) + " is under COMPLIANCE retention until " + until +
+                    "; nobody can delete it before then");
+    }
+    if (bypass != LockBypass::kGovernance) return GovernanceLocked(Describe(version_id, row), until);
   }
-  if (bypass == LockBypass::kGovernance) return Status::Ok();
-  return Locked(Describe(version_id, row) + " is under GOVERNANCE retention until " + until +
-                "; only a user allowed to bypass governance retention can delete it, with "
-                "x-amz-bypass-governance-retention: true");
+  // Operator holds (docs/holds.md): nothing bypasses them.
+  return CheckHolds(db, version_id, row.bucket, Describe(version_id, row));
 }
 
 // ---- Versions ------------------------------------------------------------------

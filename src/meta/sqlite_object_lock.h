@@ -22,7 +22,8 @@ namespace holdfast::meta::sqlite {
 // A multipart part is protected by the completed version it belongs to. No
 // such version: Ok (nothing to protect). RemoveVersion calls this first, so
 // every path that deletes version rows or queues committed shards for GC
-// passes here; later kinds of holds (bucket, user, provider) belong here too.
+// passes here. Operator holds (sqlite_holds.h) are checked last, and cover
+// parts of uploads in progress too.
 Status CheckVersionRemovable(Db& db, const std::string& version_id, int64_t now_unix_ms,
                              LockBypass bypass);
 

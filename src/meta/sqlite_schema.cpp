@@ -246,6 +246,70 @@ CREATE TABLE users (
 ) WITHOUT ROWID;
 )sql";
 
+// Preservation beyond S3 (docs/holds.md, docs/deletion-notices.md).
+// holds: an operator's hold on a version, a bucket, a user's data, or every
+// version with a shard on a provider; released holds stay as the record.
+// hold_versions: the versions a provider hold covered when it was placed, so
+// that moving their shards off the provider (drain) does not free them.
+// user_webhooks: where an account's deletion notices are delivered.
+// deletion_notices / notice_deliveries: an operator's deletion of a user's or
+// provider's data, waiting for its effective time and for every delivery.
+constexpr const char* kSchemaV7 = R"sql(
+CREATE TABLE holds (
+  hold_id          TEXT NOT NULL PRIMARY KEY,
+  scope            TEXT NOT NULL CHECK (scope IN ('version', 'bucket', 'user', 'provider')),
+  target           TEXT NOT NULL,
+  bucket           TEXT NOT NULL DEFAULT '',
+  key              TEXT NOT NULL DEFAULT '',
+  s3_version_id    TEXT NOT NULL DEFAULT '',
+  case_reference   TEXT NOT NULL,
+  requested_by     TEXT NOT NULL,
+  reason           TEXT NOT NULL,
+  placed_unix_ms   INTEGER NOT NULL,
+  released_unix_ms INTEGER NOT NULL DEFAULT 0,
+  released_by      TEXT NOT NULL DEFAULT '',
+  release_reason   TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX holds_active ON holds (scope, target) WHERE released_unix_ms = 0;
+
+CREATE TABLE hold_versions (
+  version_id TEXT NOT NULL,
+  hold_id    TEXT NOT NULL REFERENCES holds (hold_id),
+  PRIMARY KEY (version_id, hold_id)
+) WITHOUT ROWID;
+
+CREATE TABLE user_webhooks (
+  user_id TEXT NOT NULL,
+  url     TEXT NOT NULL,
+  PRIMARY KEY (user_id, url)
+) WITHOUT ROWID;
+
+CREATE TABLE deletion_notices (
+  notice_id         TEXT NOT NULL PRIMARY KEY,
+  scope             TEXT NOT NULL CHECK (scope IN ('user', 'provider')),
+  target            TEXT NOT NULL,
+  reason            TEXT NOT NULL,
+  issued_by         TEXT NOT NULL,
+  issued_unix_ms    INTEGER NOT NULL,
+  effective_unix_ms INTEGER NOT NULL,
+  ledger_index      INTEGER NOT NULL,
+  state             TEXT NOT NULL CHECK (state IN ('waiting', 'executed', 'cancelled')),
+  outcome           TEXT NOT NULL DEFAULT '',
+  finished_unix_ms  INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE notice_deliveries (
+  notice_id            TEXT NOT NULL REFERENCES deletion_notices (notice_id),
+  url                  TEXT NOT NULL,
+  attempts             INTEGER NOT NULL DEFAULT 0,
+  next_attempt_unix_ms INTEGER NOT NULL,
+  delivered_unix_ms    INTEGER NOT NULL DEFAULT 0,
+  last_result          TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (notice_id, url)
+) WITHOUT ROWID;
+CREATE INDEX notice_deliveries_due ON notice_deliveries (next_attempt_unix_ms) WHERE delivered_unix_ms = 0;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
@@ -253,6 +317,7 @@ constexpr Migration kMigrations[] = {
     {4, kSchemaV4},
     {5, kSchemaV5},
     {6, kSchemaV6},
+    {7, kSchemaV7},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 

@@ -13,6 +13,7 @@
 #include "meta/sqlite_db.h"
 #include "meta/sqlite_list.h"
 #include "meta/sqlite_drains.h"
+#include "meta/sqlite_holds.h"
 #include "meta/sqlite_ledger.h"
 #include "meta/sqlite_multipart.h"
 #include "meta/sqlite_object_lock.h"
@@ -144,6 +145,25 @@ class SqliteStore final : public MetaStore {
   Result<NodeContents> RetireDrain(DrainScope scope, const std::string& name,
                                    const std::vector<std::string>& node_ids,
                                    int64_t now_unix_ms) override;
+
+  // Holds, webhooks and deletion notices (meta/sqlite_holds.h).
+  Result<Hold> PlaceHold(const Hold& hold) override;
+  Result<Hold> ReleaseHold(const std::string& hold_id, const std::string& released_by, const std::string& reason,
+                           int64_t now_unix_ms) override;
+  Result<std::vector<Hold>> ListHolds(bool include_released) override;
+  Result<std::vector<std::string>> UserWebhooks(const std::string& user_id) override;
+  Status AddUserWebhook(const std::string& user_id, const std::string& url) override;
+  Status RemoveUserWebhook(const std::string& user_id, const std::string& url) override;
+  Status CreateDeletionNotice(const DeletionNotice& notice) override;
+  Result<std::vector<DeletionNotice>> ListDeletionNotices(bool waiting_only) override;
+  Status RecordNoticeDelivery(const std::string& notice_id, const std::string& url, bool delivered,
+                              const std::string& result, int64_t now_unix_ms,
+                              int64_t next_attempt_unix_ms) override;
+  Status SetNoticeOutcome(const std::string& notice_id, NoticeState state, const std::string& outcome,
+                          int64_t now_unix_ms) override;
+  Result<UserDataDeletion> DeleteUserData(const std::string& user_id, int64_t now_unix_ms) override;
+  Status CheckShardCopyDeletable(const std::string& version_id, int shard_index,
+                                 const std::string& node_id) override;
 
   // The notice ledger (meta/sqlite_ledger.h).
   Status AppendLedgerEntry(const LedgerEntryRecord& entry,
@@ -1015,6 +1035,7 @@ Result<NodeContents> SqliteStore::RetireDrain(DrainScope scope, const std::strin
   return Transact(Txn::Mode::kWrite, [&](Db& db) -> Result<NodeContents> {
     META_ASSIGN_OR_RETURN(const DrainState state, sqlite::LoadDrainState(db, scope, name));
     if (state == DrainState::kRetired) return NodeContents{};
+    META_TRY(sqlite::CheckRetireAllowed(db, scope, name));
     // Counted in the same transaction as the change: a write that commits a
     // shard there a moment later either lands before (and is counted) or
     // after (and finds no drained node to place on, see gateway/drain.h).
@@ -1063,6 +1084,67 @@ Result<std::optional<LedgerTreeHeadRecord>> SqliteStore::LedgerTreeHeadOfSize(ui
 Result<std::vector<LedgerTreeHeadRecord>> SqliteStore::LedgerTreeHeads(int64_t after_seq, int limit) {
   META_TRY(CheckLimit(limit));
   return Transact(Txn::Mode::kRead, [&](Db& db) { return sqlite::LoadLedgerTreeHeads(db, after_seq, limit); });
+}
+
+// --- Holds, webhooks and deletion notices --------------------------------------
+
+Result<Hold> SqliteStore::PlaceHold(const Hold& hold) {
+  if (hold.hold_id.empty()) return MakeError(Errc::kInvalidArgument, "a hold needs an id");
+  return Transact(Txn::Mode::kWrite, [&](Db& db) { return sqlite::InsertHold(db, hold); });
+}
+
+Result<Hold> SqliteStore::ReleaseHold(const std::string& hold_id, const std::string& released_by,
+                                      const std::string& reason, int64_t now_unix_ms) {
+  return Transact(Txn::Mode::kWrite,
+                  [&](Db& db) { return sqlite::MarkHoldReleased(db, hold_id, released_by, reason, now_unix_ms); });
+}
+
+Result<std::vector<Hold>> SqliteStore::ListHolds(bool include_released) {
+  return Transact(Txn::Mode::kRead, [&](Db& db) { return sqlite::LoadHolds(db, include_released); });
+}
+
+Result<std::vector<std::string>> SqliteStore::UserWebhooks(const std::string& user_id) {
+  return Transact(Txn::Mode::kRead, [&](Db& db) { return sqlite::LoadUserWebhooks(db, user_id); });
+}
+
+Status SqliteStore::AddUserWebhook(const std::string& user_id, const std::string& url) {
+  return Transact(Txn::Mode::kWrite, [&](Db& db) { return sqlite::InsertUserWebhook(db, user_id, url); });
+}
+
+Status SqliteStore::RemoveUserWebhook(const std::string& user_id, const std::string& url) {
+  return Transact(Txn::Mode::kWrite, [&](Db& db) { return sqlite::DeleteUserWebhook(db, user_id, url); });
+}
+
+Status SqliteStore::CreateDeletionNotice(const DeletionNotice& notice) {
+  return Transact(Txn::Mode::kWrite, [&](Db& db) { return sqlite::InsertNotice(db, notice); });
+}
+
+Result<std::vector<DeletionNotice>> SqliteStore::ListDeletionNotices(bool waiting_only) {
+  return Transact(Txn::Mode::kRead, [&](Db& db) { return sqlite::LoadNotices(db, waiting_only); });
+}
+
+Status SqliteStore::RecordNoticeDelivery(const std::string& notice_id, const std::string& url, bool delivered,
+                                         const std::string& result, int64_t now_unix_ms,
+                                         int64_t next_attempt_unix_ms) {
+  return Transact(Txn::Mode::kWrite, [&](Db& db) {
+    return sqlite::UpdateDelivery(db, notice_id, url, delivered, result, now_unix_ms, next_attempt_unix_ms);
+  });
+}
+
+Status SqliteStore::SetNoticeOutcome(const std::string& notice_id, NoticeState state, const std::string& outcome,
+                                     int64_t now_unix_ms) {
+  return Transact(Txn::Mode::kWrite,
+                  [&](Db& db) { return sqlite::UpdateNoticeOutcome(db, notice_id, state, outcome, now_unix_ms); });
+}
+
+Result<UserDataDeletion> SqliteStore::DeleteUserData(const std::string& user_id, int64_t now_unix_ms) {
+  return Transact(Txn::Mode::kWrite, [&](Db& db) { return sqlite::RemoveUserData(db, user_id, now_unix_ms); });
+}
+
+Status SqliteStore::CheckShardCopyDeletable(const std::string& version_id, int shard_index,
+                                            const std::string& node_id) {
+  return Transact(Txn::Mode::kRead,
+                  [&](Db& db) { return sqlite::CheckCopyDeletable(db, version_id, shard_index, node_id); });
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include "common/log.h"
 #include "net/http.h"
+#include "node/deletion_auth.h"
 #include "node/node_api.h"
 #include "node/node_service.h"
 #include "node/scrubber.h"
@@ -20,7 +21,7 @@ namespace {
 // scrub's counters and the corrupt shards it has not had acknowledged yet.
 // Failures are logged once per outage, not once per attempt.
 net::Task<void> HeartbeatLoop(const NodeOptions& options, std::string endpoint,
-                              storage::ShardStore& store, Scrubber& scrubber,
+                              storage::ShardStore& store, Scrubber& scrubber, DeletionKeyPin& deletion_pin,
                               const std::atomic<bool>& stopping) {
   net::ConnectionPool pool(std::chrono::milliseconds(2000), 1);
   net::Headers headers;
@@ -38,10 +39,11 @@ net::Task<void> HeartbeatLoop(const NodeOptions& options, std::string endpoint,
                                         headers, EncodeHeartbeat(beat),
                                         std::chrono::milliseconds(5000));
     bool failing = !response || response->status != 200;
-    if (!failing && !beat.corrupt_shards.empty()) {
+    if (!failing) {
       auto reply = DecodeHeartbeatReply(response->body);
       if (reply) {
-        scrubber.Acknowledge(reply->acknowledged_corrupt_shards);
+        if (!beat.corrupt_shards.empty()) scrubber.Acknowledge(reply->acknowledged_corrupt_shards);
+        deletion_pin.Offer(reply->deletion_key_hex);
       } else {
         HF_LOG_WARN("gateway {}: {}", options.gateway_endpoint, reply.error().message);
       }
@@ -72,6 +74,11 @@ int RunNode(const NodeOptions& options) {
                  store.error().message);
     return 1;
   }
+  auto deletion_pin = DeletionKeyPin::Open(options.data_dir, options.trust_deletion_key_hex);
+  if (!deletion_pin) {
+    HF_LOG_ERROR("{}", deletion_pin.error().message);
+    return 2;
+  }
   Scrubber scrubber(**store,
                     ScrubOptions{options.scrub_bytes_per_second, options.scrub_interval,
                                  options.data_dir / "scrub-progress.json"},
@@ -83,7 +90,7 @@ int RunNode(const NodeOptions& options) {
   server_options.port = options.port;
   auto server = net::HttpServer::Start(
       io, server_options,
-      MakeNodeHandler(**store, options.cluster_secret, blocking_pool, &scrubber));
+      MakeNodeHandler(**store, options.cluster_secret, blocking_pool, &scrubber, options.id, **deletion_pin));
   if (!server) {
     HF_LOG_ERROR("cannot listen on {}:{}: {}", options.listen_address, options.port,
                  server.error().message);
@@ -104,7 +111,7 @@ int RunNode(const NodeOptions& options) {
   });
   if (!options.gateway_endpoint.empty()) {
     boost::asio::co_spawn(io.context(0),
-                          HeartbeatLoop(options, endpoint, **store, scrubber, stopping),
+                          HeartbeatLoop(options, endpoint, **store, scrubber, **deletion_pin, stopping),
                           boost::asio::detached);
   }
   scrubber.Start();

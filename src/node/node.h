@@ -28,6 +28,9 @@ struct NodeOptions {
   // starts at most. 16 MiB/s verifies about 9 TiB a week.
   uint64_t scrub_bytes_per_second = 16ull << 20;
   std::chrono::seconds scrub_interval{7 * 24 * 3600};
+  // Replaces the pinned gateway deletion key (node/deletion_auth.h); empty:
+  // keep the pin, or pin the first key the gateway announces.
+  std::string trust_deletion_key_hex;
 };
 
 // Runs the node until SIGINT or SIGTERM. Returns a process exit code.

@@ -89,6 +89,7 @@ Result<Heartbeat> DecodeHeartbeat(std::string_view json) {
 std::string EncodeHeartbeatReply(const HeartbeatReply& reply) {
   nlohmann::json j = {{"ok", true},
                       {"acknowledged_corrupt_shards", reply.acknowledged_corrupt_shards}};
+  if (!reply.deletion_key_hex.empty()) j["deletion_key"] = reply.deletion_key_hex;
   return j.dump();
 }
 
@@ -101,6 +102,7 @@ Result<HeartbeatReply> DecodeHeartbeatReply(std::string_view json) {
     if (auto acked = j.find("acknowledged_corrupt_shards"); acked != j.end()) {
       reply.acknowledged_corrupt_shards = acked->get<std::vector<std::string>>();
     }
+    if (auto key = j.find("deletion_key"); key != j.end()) reply.deletion_key_hex = key->get<std::string>();
     return reply;
   } catch (const std::exception& e) {
     return MakeError(Errc::kInvalidArgument, std::string("malformed heartbeat reply: ") + e.what());

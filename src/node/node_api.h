@@ -6,7 +6,8 @@
 //   GET    /v1/shards/{shard_id}?first_block=F&block_count=N
 //                                        200, body: kBlock/kError frames for blocks F..F+N-1
 //   GET    /v1/shards/{shard_id}/footer   200, the shard's footer as JSON
-//   DELETE /v1/shards/{shard_id}          204 (404 if absent)
+//   DELETE /v1/shards/{shard_id}          204 (404 if absent); needs the gateway's
+//                                        X-Holdfast-Deletion authorisation (node/deletion_auth.h)
 //   GET    /v1/status                     200, node id, labels and usage as JSON
 //
 // Every request carries "Authorization: HoldfastCluster <cluster secret>"; a
@@ -82,6 +83,9 @@ struct HeartbeatReply {
   // missing, or found that the catalogue no longer keeps it on this node):
   // the node stops sending them.
   std::vector<std::string> acknowledged_corrupt_shards;
+  // The gateway's deletion public key, 64 hex digits (node/deletion_auth.h);
+  // empty from a gateway that does not announce one.
+  std::string deletion_key_hex;
 };
 
 std::string EncodeHeartbeatReply(const HeartbeatReply& reply);

@@ -6,8 +6,10 @@
 #include <charconv>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/digest.h"
 #include "common/log.h"
+#include "node/deletion_auth.h"
 #include "node/node_api.h"
 #include "node/scrubber.h"
 #include "storage/shard_stream.h"
@@ -48,6 +50,7 @@ int StatusFor(const Error& error) {
   switch (error.code) {
     case Errc::kNotFound: return 404;
     case Errc::kInvalidArgument: return 400;
+    case Errc::kPermission: return 403;
     case Errc::kCorrupt: return 422;
     case Errc::kIo: return 507;
     default: return 500;
@@ -73,8 +76,13 @@ uint64_t ParseUint(const std::vector<std::pair<std::string, std::string>>& query
 class NodeService {
  public:
   NodeService(storage::ShardStore& store, std::string secret, boost::asio::thread_pool& pool,
-              Scrubber* scrubber)
-      : store_(store), secret_(std::move(secret)), pool_(pool), scrubber_(scrubber) {}
+              Scrubber* scrubber, std::string node_id, const DeletionKeyPin& deletion_pin)
+      : store_(store),
+        secret_(std::move(secret)),
+        pool_(pool),
+        scrubber_(scrubber),
+        node_id_(std::move(node_id)),
+        deletion_pin_(deletion_pin) {}
 
   Task<void> Handle(net::Request& request, net::BodyReader& body, net::ResponseWriter& out) {
     auto auth = request.headers.Get("Authorization");
@@ -123,7 +131,7 @@ class NodeService {
     } else if (request.method == "GET") {
       co_await HandleGet(shard_id, request, footer_only, out);
     } else if (request.method == "DELETE" && !footer_only) {
-      co_await HandleDelete(shard_id, out);
+      co_await HandleDelete(shard_id, request, out);
     } else {
       co_await SendError(out, 405, "method not allowed");
     }
@@ -353,7 +361,14 @@ class NodeService {
     (void)co_await out.Finish();
   }
 
-  Task<void> HandleDelete(const std::string& shard_id, net::ResponseWriter& out) {
+  Task<void> HandleDelete(const std::string& shard_id, const net::Request& request, net::ResponseWriter& out) {
+    const std::string authorisation(request.headers.Get(kDeletionHeader).value_or(""));
+    Status authorised = deletion_pin_.Check(node_id_, shard_id, authorisation, SystemClock().NowUnixMs());
+    if (!authorised) {
+      HF_LOG_WARN("refused to delete shard {}: {}", shard_id, authorised.error().message);
+      co_await SendError(out, StatusFor(authorised.error()), authorised.error().message);
+      co_return;
+    }
     Status removed = co_await net::RunBlocking(pool_, [&] { return store_.Remove(shard_id); });
     if (!removed) {
       co_await SendError(out, StatusFor(removed.error()), removed.error().message);
@@ -367,14 +382,17 @@ class NodeService {
   const std::string secret_;
   boost::asio::thread_pool& pool_;
   Scrubber* const scrubber_;
+  const std::string node_id_;
+  const DeletionKeyPin& deletion_pin_;
 };
 
 }  // namespace
 
 net::Handler MakeNodeHandler(storage::ShardStore& store, std::string cluster_secret,
-                             boost::asio::thread_pool& blocking_pool, Scrubber* scrubber) {
-  auto service =
-      std::make_shared<NodeService>(store, std::move(cluster_secret), blocking_pool, scrubber);
+                             boost::asio::thread_pool& blocking_pool, Scrubber* scrubber, std::string node_id,
+                             const DeletionKeyPin& deletion_pin) {
+  auto service = std::make_shared<NodeService>(store, std::move(cluster_secret), blocking_pool, scrubber,
+                                               std::move(node_id), deletion_pin);
   return [service](net::Request& request, net::BodyReader& body,
                    net::ResponseWriter& out) -> Task<void> {
     co_await service->Handle(request, body, out);

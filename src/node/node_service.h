@@ -13,11 +13,15 @@
 namespace holdfast::node {
 
 class Scrubber;
+class DeletionKeyPin;
 
-// Handles one internal API request. `store`, `blocking_pool` and `scrubber`
-// must outlive the returned handler; shards that fail verification while
-// being served are handed to `scrubber` (may be null). Thread-safe.
+// Handles one internal API request. `store`, `blocking_pool`, `scrubber`
+// and `deletion_pin` must outlive the returned handler; shards that fail
+// verification while being served are handed to `scrubber` (may be null).
+// DELETE needs an authorisation that `deletion_pin` accepts for `node_id`
+// (node/deletion_auth.h). Thread-safe.
 net::Handler MakeNodeHandler(storage::ShardStore& store, std::string cluster_secret,
-                             boost::asio::thread_pool& blocking_pool, Scrubber* scrubber);
+                             boost::asio::thread_pool& blocking_pool, Scrubber* scrubber, std::string node_id,
+                             const DeletionKeyPin& deletion_pin);
 
 }  // namespace holdfast::node
