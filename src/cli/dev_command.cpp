@@ -38,6 +38,8 @@ struct DevOptions {
   int64_t meta_backup_interval_s = 300;  // a demo shows backups within minutes
   int64_t multipart_expiry_s = 7 * 24 * 3600;
   int64_t ledger_head_interval_s = 60;
+  int64_t deletion_wait_s = 60;
+  int64_t notice_retry_ms = 1000;
   uint64_t scrub_mib_per_s = 16;
   int64_t scrub_interval_s = 600;  // shorter than a node's default week: a demo shows it
 };
@@ -227,6 +229,8 @@ int RunDev(const DevOptions& options) {
   gw_options.meta_backup_interval = std::chrono::seconds(options.meta_backup_interval_s);
   gw_options.multipart_upload_expiry = std::chrono::seconds(options.multipart_expiry_s);
   gw_options.ledger_head_interval = std::chrono::seconds(options.ledger_head_interval_s);
+  gw_options.deletion_notice_min_wait = std::chrono::seconds(options.deletion_wait_s);
+  gw_options.notice_retry_base = std::chrono::milliseconds(options.notice_retry_ms);
   auto gw = gateway::Gateway::Start(gw_options);
   if (!gw) {
     std::cerr << "holdfast dev: cannot start the gateway: " << gw.error().message << "\n";
@@ -294,6 +298,12 @@ void AddDevCommand(CLI::App& app, Action* run) {
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20));
   cmd->add_option("--multipart-expiry-s", options->multipart_expiry_s,
                   "Abort multipart uploads not completed this many seconds after they were created (default 7 days)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+  cmd->add_option("--deletion-wait-s", options->deletion_wait_s,
+                  "Shortest waiting period of a deletion notice, in seconds (dev default 60; gateway: 30 days)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+  cmd->add_option("--notice-retry-ms", options->notice_retry_ms,
+                  "First retry delay of a failed deletion-notice webhook delivery, doubling up to an hour")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
   cmd->add_option("--ledger-head-interval-s", options->ledger_head_interval_s,
                   "Sign a notice-ledger tree head this often when the ledger grew (docs/ledger.md)")

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   holdfast::cli::AddHoldCommand(app, &run);
   holdfast::cli::AddStatusCommand(app, &run);
   holdfast::cli::AddUserCommand(app, &run);
+  holdfast::cli::AddDeletionNoticeCommand(app, &run);  // after AddUserCommand
   holdfast::cli::AddLedgerCommand(app, &run);
   CLI11_PARSE(app, argc, argv);
   return run ? run() : 2;

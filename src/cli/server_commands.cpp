@@ -126,6 +126,8 @@ void AddGatewayCommand(CLI::App& app, Action* run) {
   auto meta_backup_interval_s = std::make_shared<int64_t>(3600);
   auto multipart_expiry_s = std::make_shared<int64_t>(7 * 24 * 3600);
   auto ledger_head_interval_s = std::make_shared<int64_t>(60);
+  auto deletion_wait_s = std::make_shared<int64_t>(30 * 24 * 3600);
+  auto notice_retry_ms = std::make_shared<int64_t>(30000);
   CLI::App* cmd = app.add_subcommand("gateway", "Run the S3 gateway");
   cmd->add_option("--data-dir", options->data_dir, "Directory for the metadata store")->required();
   cmd->add_option("--listen", *listen, "Address for S3 and the internal API (host:port)");
@@ -151,6 +153,12 @@ void AddGatewayCommand(CLI::App& app, Action* run) {
   cmd->add_option("--multipart-expiry-s", *multipart_expiry_s,
                   "Abort multipart uploads not completed this many seconds after they were created (default 7 days)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+  cmd->add_option("--deletion-wait-s", *deletion_wait_s,
+                  "Shortest waiting period between a deletion notice and its execution, in seconds (default 30 days)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+  cmd->add_option("--notice-retry-ms", *notice_retry_ms,
+                  "First retry delay of a failed deletion-notice webhook delivery, doubling up to an hour")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
   cmd->add_option("--ledger-head-interval-s", *ledger_head_interval_s,
                   "Sign a notice-ledger tree head this often when the ledger grew (docs/ledger.md)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
@@ -159,6 +167,8 @@ void AddGatewayCommand(CLI::App& app, Action* run) {
       gateway::GatewayOptions o = *options;
       o.multipart_upload_expiry = std::chrono::seconds(*multipart_expiry_s);
       o.ledger_head_interval = std::chrono::seconds(*ledger_head_interval_s);
+      o.deletion_notice_min_wait = std::chrono::seconds(*deletion_wait_s);
+      o.notice_retry_base = std::chrono::milliseconds(*notice_retry_ms);
       if (!SplitHostPort(*listen, &o.listen_address, &o.port)) {
         std::cerr << "holdfast gateway: --listen must be host:port, got '" << *listen << "'\n";
         return 2;

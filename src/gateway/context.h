@@ -50,6 +50,11 @@ struct GatewaySettings {
   // Metadata backups into the cluster (gateway/meta_backup.h); 0 = none.
   std::chrono::milliseconds meta_backup_interval{std::chrono::hours(1)};
   int meta_backups_kept = 3;
+  // Deletion notices (gateway/deletion_notices.h): the shortest waiting
+  // period between issuing a notice and executing it, and the first retry
+  // delay of a failed webhook delivery (doubling up to an hour).
+  std::chrono::milliseconds deletion_notice_min_wait{std::chrono::hours(24 * 30)};
+  std::chrono::milliseconds notice_retry_base{30000};
 };
 
 class GatewayContext {

@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "gateway/background.h"
 #include "gateway/context.h"
+#include "gateway/deletion_notices.h"
 #include "gateway/drain.h"
 #include "gateway/meta_backup.h"
 #include "gateway/ledger_api.h"
@@ -79,6 +80,7 @@ class GatewayImpl final : public Gateway {
     boost::asio::co_spawn(io_.context(0), RunLedgerTreeHeadSigner(context_, options_.ledger_head_interval, stopping_),
                           boost::asio::detached);
     boost::asio::co_spawn(io_.context(0), RunDrain(context_, stopping_), boost::asio::detached);
+    boost::asio::co_spawn(io_.context(0), RunDeletionNotices(context_, stopping_), boost::asio::detached);
     boost::asio::co_spawn(io_.context(0), RunMetadataBackup(context_, stopping_), boost::asio::detached);
     return Status::Ok();
   }
@@ -106,6 +108,8 @@ class GatewayImpl final : public Gateway {
     settings.drain_bytes_per_second = options.drain_bytes_per_second;
     settings.data_dir = options.data_dir;
     settings.meta_backup_interval = options.meta_backup_interval;
+    settings.deletion_notice_min_wait = options.deletion_notice_min_wait;
+    settings.notice_retry_base = options.notice_retry_base;
     return settings;
   }
 

@@ -43,6 +43,9 @@ struct GatewayOptions {
   // How often the notice ledger signs a tree head if it grew meanwhile
   // (gateway/ledger_api.h); receipts and POST .../ledger/head sign at once.
   std::chrono::milliseconds ledger_head_interval{60000};
+  // Deletion notices (gateway/deletion_notices.h).
+  std::chrono::milliseconds deletion_notice_min_wait{std::chrono::hours(24 * 30)};
+  std::chrono::milliseconds notice_retry_base{30000};
   std::chrono::milliseconds pending_write_expiry{std::chrono::hours(24)};
   // A multipart upload neither completed nor aborted this long after it was
   // created is aborted and its parts deleted (S3 leaves this to a lifecycle

@@ -6,6 +6,7 @@
 
 #include "common/digest.h"
 #include "common/log.h"
+#include "gateway/deletion_notices.h"
 #include "gateway/drain.h"
 #include "gateway/holds.h"
 #include "gateway/recover.h"
@@ -137,6 +138,10 @@ class GatewayHandler {
     }
     if (http.path == kRecoverPath) {  // catalogue recovery: gateway/recover.h
       co_await HandleRecover(ctx_, http, out);
+      co_return;
+    }
+    if (IsDeletionNoticePath(http.path)) {  // deletion with notice: gateway/deletion_notices.h
+      co_await HandleDeletionNotices(ctx_, http, out);
       co_return;
     }
     if (http.path == kHoldsPath) {  // preservation holds: gateway/holds.h
