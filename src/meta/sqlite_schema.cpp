@@ -246,6 +246,15 @@ CREATE TABLE users (
 ) WITHOUT ROWID;
 )sql";
 
+// Bucket policies (docs/s3-compatibility.md): the owner's S3 policy JSON as
+// stored ('' = none). A column rather than a table: every request reads the
+// bucket row anyway, the policy goes with the bucket when it is deleted, and
+// the gateway's parsed-policy cache is keyed on this text. (Main adds its own
+// migration 7; this one is renumbered to 8 on merge.)
+constexpr const char* kSchemaV7 = R"sql(
+ALTER TABLE buckets ADD COLUMN policy TEXT NOT NULL DEFAULT '';
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
@@ -253,6 +262,7 @@ constexpr Migration kMigrations[] = {
     {4, kSchemaV4},
     {5, kSchemaV5},
     {6, kSchemaV6},
+    {7, kSchemaV7},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "s3/s3.h"
+#include "s3/s3_ops.h"
 
 namespace holdfast::s3 {
 namespace {
@@ -112,6 +113,8 @@ S3Error FromError(const Error& error, std::string resource) {
       return MakeS3Error("NoSuchKey", error.message, std::move(resource));
     case Errc::kConflict:
       return MakeS3Error("OperationAborted", error.message, std::move(resource));
+    case Errc::kPreconditionFailed:
+      return MakeS3Error("PreconditionFailed", std::string(kPreconditionFailedMessage), std::move(resource));
     default:
       // The internal message may name files, nodes or SQL; it belongs in the
       // server log, not in a reply to the client.
