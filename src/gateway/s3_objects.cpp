@@ -241,6 +241,44 @@ Task<void> PutObject(S3Request& r) {
   co_await SendEmpty(r, 200, headers);
 }
 
+namespace {
+
+// GET / HEAD ?partNumber=N (AWS GetObject PartNumber): the bytes of part N
+// of a multipart object (N counts the parts of the completed object, 1 to
+// x-amz-mp-parts-count, which is added to `headers`), or, for any other
+// object, N = 1 for all of it. InvalidArgument for a malformed N or one with
+// a Range header; InvalidPartNumber (416) for a part that does not exist.
+std::variant<ByteRange, s3::S3Error> PartRange(const S3Request& r, const meta::ObjectVersion& v,
+                                               net::Headers* headers) {
+  auto number = s3::ParsePartNumber(r.QueryValue("partNumber"));
+  if (auto* error = std::get_if<s3::S3Error>(&number)) {
+    s3::S3Error e = *error;
+    e.resource = r.resource();
+    return e;
+  }
+  if (r.http.headers.Has("Range")) {
+    return s3::MakeS3Error("InvalidRequest", "Cannot specify both Range header and partNumber query parameter",
+                           r.resource());
+  }
+  const size_t n = static_cast<size_t>(std::get<int>(number));
+  const size_t count = v.kind == meta::VersionKind::kMultipart ? v.parts.size() : 1;
+  if (n > count) {
+    return s3::MakeS3Error("InvalidPartNumber", "The requested partnumber is not satisfiable", r.resource());
+  }
+  ByteRange range;
+  range.kind = ByteRange::Kind::kPartial;
+  range.first = 0;
+  range.length = v.size_bytes;
+  if (v.kind == meta::VersionKind::kMultipart) {
+    headers->Set("x-amz-mp-parts-count", std::to_string(count));
+    range.first = v.parts[n - 1].offset_bytes;
+    range.length = v.parts[n - 1].data.size_bytes;
+  }
+  return range;
+}
+
+}  // namespace
+
 Task<void> GetObject(S3Request& r) {
   const bool by_version = r.HasQuery("versionId");
   std::string action = by_version ? "s3:GetObjectVersion" : "s3:GetObject";
@@ -289,13 +327,22 @@ Task<void> GetObject(S3Request& r) {
   }
 
   ByteRange range;
-  if (auto header = r.http.headers.Get("Range")) range = ParseRange(*header, v.size_bytes);
+  if (r.HasQuery("partNumber")) {
+    auto part = PartRange(r, v, &headers);
+    if (auto* error = std::get_if<s3::S3Error>(&part)) co_return co_await SendError(r, *error);
+    range = std::get<ByteRange>(part);
+  } else if (auto header = r.http.headers.Get("Range")) {
+    range = ParseRange(*header, v.size_bytes);
+  }
   if (range.kind == ByteRange::Kind::kUnsatisfiable) {
     co_return co_await SendError(r, s3::MakeS3Error("InvalidRange", "The requested range is not satisfiable", r.resource()));
   }
   uint64_t first = 0, length = v.size_bytes;
   int status = 200;
-  if (range.kind == ByteRange::Kind::kPartial) {
+  if (range.kind == ByteRange::Kind::kPartial && range.length == 0) {
+    status = 206;  // an empty part or object asked for by number: nothing to range over
+    length = 0;
+  } else if (range.kind == ByteRange::Kind::kPartial) {
     first = range.first;
     length = range.length;
     status = 206;

@@ -1,7 +1,8 @@
 """What a write reports is what it committed: conditional writes (If-None-Match,
 If-Match) are decided inside the commit, so of many racing writers exactly
 one wins and the losers' bytes vanish; x-amz-version-id follows the bucket's
-versioning at the commit, also when it changes mid-upload."""
+versioning at the commit, also when it changes mid-upload; and GET/HEAD
+?partNumber=N reads one part of a multipart object as AWS does."""
 import http.client
 import os
 import threading
@@ -182,3 +183,50 @@ def test_version_id_header_follows_the_commit(cluster, s3):
     for v in s3.list_object_versions(Bucket=bucket).get("Versions", []):
         s3.delete_object(Bucket=bucket, Key=v["Key"], VersionId=v["VersionId"])
     s3.delete_bucket(Bucket=bucket)
+
+
+def test_get_and_head_by_part_number(cluster, s3):
+    parts = [os.urandom(5 * MiB), os.urandom(5 * MiB + 11), os.urandom(123)]
+    upload = s3.create_multipart_upload(Bucket=BUCKET, Key="parts")["UploadId"]
+    etags = [s3.upload_part(Bucket=BUCKET, Key="parts", UploadId=upload, PartNumber=n, Body=data)["ETag"]
+             for n, data in enumerate(parts, start=1)]
+    whole = s3.complete_multipart_upload(Bucket=BUCKET, Key="parts", UploadId=upload, MultipartUpload={
+        "Parts": [{"PartNumber": n, "ETag": e} for n, e in enumerate(etags, start=1)]})["ETag"]
+    total = sum(len(p) for p in parts)
+    offset = 0
+    for n, data in enumerate(parts, start=1):
+        got = s3.get_object(Bucket=BUCKET, Key="parts", PartNumber=n)
+        assert got["ResponseMetadata"]["HTTPStatusCode"] == 206
+        assert got["Body"].read() == data
+        assert got["ContentLength"] == len(data)
+        assert got["ContentRange"] == f"bytes {offset}-{offset + len(data) - 1}/{total}"
+        assert got["PartsCount"] == 3
+        assert got["ETag"] == whole  # the whole object's ETag, as S3
+        head = s3.head_object(Bucket=BUCKET, Key="parts", PartNumber=n)
+        assert (head["ContentLength"], head["PartsCount"]) == (len(data), 3)
+        offset += len(data)
+    with pytest.raises(ClientError) as beyond:
+        s3.get_object(Bucket=BUCKET, Key="parts", PartNumber=4)
+    assert code_of(beyond) == ("InvalidPartNumber", 416)
+    with pytest.raises(ClientError) as zero:
+        s3.get_object(Bucket=BUCKET, Key="parts", PartNumber=0)
+    assert code_of(zero) == ("InvalidArgument", 400)
+    with pytest.raises(ClientError) as both:
+        s3.get_object(Bucket=BUCKET, Key="parts", PartNumber=1, Range="bytes=0-1")
+    assert code_of(both) == ("InvalidRequest", 400)
+
+    # A plain object is one part: number 1 is all of it, 2 does not exist.
+    data = os.urandom(100 * 1024)
+    s3.put_object(Bucket=BUCKET, Key="single", Body=data)
+    got = s3.get_object(Bucket=BUCKET, Key="single", PartNumber=1)
+    assert got["ResponseMetadata"]["HTTPStatusCode"] == 206
+    assert got["Body"].read() == data and "PartsCount" not in got
+    assert got["ContentRange"] == f"bytes 0-{len(data) - 1}/{len(data)}"
+    with pytest.raises(ClientError) as second:
+        s3.head_object(Bucket=BUCKET, Key="single", PartNumber=2)
+    assert second.value.response["ResponseMetadata"]["HTTPStatusCode"] == 416
+    # awscli sees the same.
+    out = cluster.aws("s3api", "head-object", "--bucket", BUCKET, "--key", "parts", "--part-number", "2").stdout
+    assert '"PartsCount": 3' in out and f'"ContentLength": {len(parts[1])}' in out
+    s3.delete_object(Bucket=BUCKET, Key="parts")
+    s3.delete_object(Bucket=BUCKET, Key="single")
