@@ -130,6 +130,12 @@ Task<void> DeleteObjects(S3Request& r) {
   // AccessDenied entry in the result.
   auto bucket = co_await RequireBucket(r);
   if (!bucket) co_return;
+  // A bucket nobody shares is refused whole to anyone but its owner (as
+  // before policies existed), not key by key.
+  const bool owner = !r.anonymous() && bucket->owner_id == r.auth.user_id;
+  if (!owner && bucket->policy.empty()) {
+    co_return co_await SendError(r, s3::MakeS3Error("AccessDenied", "Access Denied", r.resource()));
+  }
   auto body = co_await ReadSmallBody(r, 4 << 20);
   if (auto* error = std::get_if<s3::S3Error>(&body)) co_return co_await SendError(r, *error);
   const std::string& xml = std::get<std::string>(body);
