@@ -16,6 +16,7 @@ const char* ErrcName(Errc code) {
     case Errc::kInfeasible: return "infeasible";
     case Errc::kInternal: return "internal";
     case Errc::kLocked: return "locked";
+    case Errc::kPreconditionFailed: return "precondition-failed";
   }
   return "unknown";
 }

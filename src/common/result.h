@@ -27,6 +27,7 @@ enum class Errc {
   kInfeasible,       // the request cannot be satisfied by the topology/policy
   kInternal,         // a bug or an unexpected failure
   kLocked,           // a legal hold or retention forbids destroying this data
+  kPreconditionFailed,  // a conditional write's condition did not hold
 };
 
 const char* ErrcName(Errc code);

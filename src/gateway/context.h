@@ -18,6 +18,7 @@
 #include "ec/codec.h"
 #include "gateway/cluster.h"
 #include "gateway/node_client.h"
+#include "gateway/policy_cache.h"
 #include "gateway/repair_state.h"
 #include "gateway/scrub_reports.h"
 #include "meta/meta_store.h"
@@ -75,6 +76,7 @@ class GatewayContext {
   DrainStats drain_stats;         // written by drain, read by status and metrics
   ShardCopyLocks shard_copy_locks;  // GC and repair, see repair_state.h
   ScrubReportStats scrub_reports;   // nodes' corrupt-shard reports, see scrub_reports.h
+  BucketPolicyCache bucket_policies;  // parsed bucket policies, see policy_cache.h
   // The notice ledger (ledger/ledger.h): record holds, retention, notices,
   // retirement and destruction through it (blocking: use RunBlocking). Set
   // by the gateway before it serves; owned by it.

@@ -82,8 +82,13 @@ class Writer {
       if (request_.part) {
         return ctx_.store.CommitPart(request_.part->upload_id, request_.part->part_number, version_);
       }
-      auto replaced = ctx_.store.CommitObject(version_);
-      return replaced ? Status::Ok() : Status(replaced.error());
+      auto outcome = ctx_.store.CommitObject(version_, request_.condition);
+      if (!outcome) return outcome.error();
+      // The versioning in force at the commit decides the S3 id, whatever
+      // the bucket said when this write began.
+      version_.null_version = outcome->null_version;
+      versioning_ = outcome->versioning;
+      return Status::Ok();
     });
     if (!committed) {
       co_await Abort();
@@ -94,9 +99,12 @@ class Writer {
       // An overwrite in an unversioned bucket removes the old version, which
       // a hold may protect (docs/holds.md).
       if (committed.error().code == Errc::kLocked) co_return Fail(WriteFailure::kLocked, committed.error().message);
+      if (committed.error().code == Errc::kPreconditionFailed) {
+        co_return Fail(WriteFailure::kPreconditionFailed, committed.error().message);
+      }
       co_return Fail(WriteFailure::kInternal, committed.error().message);
     }
-    co_return WriteOutcome{version_, LiveCount()};
+    co_return WriteOutcome{version_, versioning_, LiveCount()};
   }
 
  private:
@@ -364,6 +372,7 @@ class Writer {
   uint64_t block_count_ = 0;
   std::string metadata_json_;  // the footers' "metadata" (not for parts)
   meta::ObjectVersion version_;
+  meta::Versioning versioning_ = meta::Versioning::kNeverEnabled;  // at the commit
   meta::PendingWrite pending_;
   std::vector<std::string> endpoints_;
 };

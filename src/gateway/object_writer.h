@@ -45,6 +45,9 @@ struct WriteRequest {
   // Retention and legal hold asked for in the request (the store applies the
   // bucket's default retention when none is set). Not for parts.
   meta::ObjectLock lock;
+  // If-None-Match / If-Match, checked in the commit transaction (a failed
+  // condition aborts the write: kPreconditionFailed). Not for parts.
+  meta::WriteCondition condition;
 };
 
 enum class WriteFailure {
@@ -55,6 +58,7 @@ enum class WriteFailure {
   kBucketGone,        // the bucket was deleted while the body streamed
   kUploadGone,        // the multipart upload was completed or aborted meanwhile
   kLocked,            // committing would destroy a version a hold or retention protects
+  kPreconditionFailed,  // WriteRequest::condition did not hold at the commit
   kInternal,
 };
 
@@ -64,7 +68,8 @@ struct WriteError {
 };
 
 struct WriteOutcome {
-  meta::ObjectVersion version;
+  meta::ObjectVersion version;  // null_version as committed (S3VersionId gives the id)
+  meta::Versioning versioning = meta::Versioning::kNeverEnabled;  // the bucket's, at the commit
   int shards_written = 0;
 };
 

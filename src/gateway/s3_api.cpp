@@ -32,7 +32,7 @@ bool IsBucketSubresource(const S3Request& r, std::span<const std::string_view> n
 // Sub-resources of later milestones answer NotImplemented by name rather
 // than being mistaken for a plain GET or PUT.
 constexpr std::string_view kUnsupportedSubresources[] = {
-    "acl",       "policy",  "cors",    "lifecycle",
+    "acl",       "policyStatus",  "cors",    "lifecycle",
     "tagging", "website", "logging",    "replication", "encryption",
     "notification", "restore", "select"};
 
@@ -47,6 +47,11 @@ Task<void> Route(S3Request& r) {
   if (r.target.bucket.empty()) {
     if (method == "GET") co_return co_await ListBuckets(r);
   } else if (r.target.key.empty()) {
+    if (r.HasQuery("policy")) {  // s3_policy.cpp
+      if (method == "PUT") co_return co_await PutBucketPolicy(r);
+      if (method == "GET") co_return co_await GetBucketPolicy(r);
+      if (method == "DELETE") co_return co_await DeleteBucketPolicy(r);
+    }
     if (method == "GET" && r.HasQuery("versioning")) co_return co_await GetBucketVersioning(r);
     if (method == "PUT" && r.HasQuery("versioning")) co_return co_await PutBucketVersioning(r);
     if (method == "GET" && r.HasQuery("versions")) co_return co_await ListObjectVersions(r);
@@ -60,6 +65,9 @@ Task<void> Route(S3Request& r) {
     if (method == "GET" && r.QueryValue("list-type") == "2") co_return co_await ListObjectsV2(r);
     if (method == "GET") co_return co_await ListObjectsV1(r);
     if (method == "POST" && r.HasQuery("delete")) co_return co_await DeleteObjects(r);
+  } else if (r.HasQuery("policy")) {
+    co_return co_await SendError(r, s3::MakeS3Error("NotImplemented", "Policies apply to buckets, not objects.",
+                                                    r.resource()));
   } else if (r.HasQuery("uploadId")) {
     const bool copy = r.http.headers.Has("x-amz-copy-source");
     if (method == "PUT" && copy) co_return co_await UploadPartCopy(r);
@@ -104,7 +112,8 @@ class GatewayHandler {
       co_return;
     }
     r.target = std::get<s3::Target>(target);
-    auto verified = s3::VerifyRequest(
+    // Unsigned: anonymous, allowed only what a bucket policy grants to "*".
+    auto verified = s3::IsAnonymous(http) ? s3::AnonymousRequest(http) : s3::VerifyRequest(
         http, [this](const std::string& id) { return ctx_.store.GetAccessKey(id); },
         ctx_.clock.NowUnixMs());
     if (auto* error = std::get_if<s3::S3Error>(&verified)) {

@@ -19,31 +19,16 @@ auto Blocking(S3Request& r, Fn fn) {
 
 }  // namespace
 
-Task<std::optional<meta::Bucket>> RequireOwnedBucket(S3Request& r) {
-  auto bucket = co_await Blocking(r, [&] { return r.ctx.store.GetBucket(r.target.bucket); });
-  if (!bucket) {
-    if (bucket.error().code == Errc::kNotFound) {
-      co_await SendError(r, s3::MakeS3Error("NoSuchBucket", "The specified bucket does not exist",
-                                            "/" + r.target.bucket));
-    } else {
-      co_await SendError(r, s3::FromError(bucket.error(), r.resource()));
-    }
-    co_return std::nullopt;
-  }
-  if (bucket->owner_id != r.auth.user_id) {
-    co_await SendError(r, s3::MakeS3Error("AccessDenied", "Access Denied", r.resource()));
-    co_return std::nullopt;
-  }
-  co_return *bucket;
-}
-
 Task<void> ListBuckets(S3Request& r) {
+  // An anonymous caller owns nothing (and "" would list every bucket).
+  if (r.anonymous()) co_return co_await SendError(r, s3::MakeS3Error("AccessDenied", "Access Denied", "/"));
   auto buckets = co_await Blocking(r, [&] { return r.ctx.store.ListBuckets(r.auth.user_id); });
   if (!buckets) co_return co_await SendError(r, s3::FromError(buckets.error()));
   co_await SendXml(r, 200, s3::RenderListBuckets(*buckets, r.auth.user_id));
 }
 
 Task<void> CreateBucket(S3Request& r) {
+  if (r.anonymous()) co_return co_await SendError(r, s3::MakeS3Error("AccessDenied", "Access Denied", r.resource()));
   if (auto error = s3::CheckBucketName(r.target.bucket)) co_return co_await SendError(r, *error);
   auto body = co_await ReadSmallBody(r, 64 * 1024);
   if (auto* error = std::get_if<s3::S3Error>(&body)) co_return co_await SendError(r, *error);
@@ -97,7 +82,7 @@ Task<void> DeleteBucket(S3Request& r) {
 }
 
 Task<void> HeadBucket(S3Request& r) {
-  auto bucket = co_await RequireOwnedBucket(r);
+  auto bucket = co_await RequireBucketAccess(r, "s3:ListBucket");  // as AWS
   if (!bucket) co_return;
   net::Headers headers = BaseHeaders(r);
   headers.Set("x-amz-bucket-region", bucket->region);
@@ -105,7 +90,7 @@ Task<void> HeadBucket(S3Request& r) {
 }
 
 Task<void> GetBucketLocation(S3Request& r) {
-  auto bucket = co_await RequireOwnedBucket(r);
+  auto bucket = co_await RequireBucketAccess(r, "s3:GetBucketLocation");
   if (!bucket) co_return;
   // AWS reports us-east-1 as an empty LocationConstraint.
   std::string region = bucket->region == "us-east-1" ? "" : bucket->region;
@@ -121,7 +106,8 @@ namespace {
 }  // namespace
 
 Task<void> ListObjectsV1(S3Request& r) {
-  if (!co_await RequireOwnedBucket(r)) co_return;
+  auto bucket = co_await RequireBucketAccess(r, "s3:ListBucket");
+  if (!bucket) co_return;
   if (auto error = CheckEncodingType(r)) co_return co_await SendError(r, *error);
   auto max_keys = ParseListLimit(r, "max-keys");
   if (auto* error = std::get_if<s3::S3Error>(&max_keys)) co_return co_await SendError(r, *error);
@@ -135,11 +121,21 @@ Task<void> ListObjectsV1(S3Request& r) {
   meta::ListQuery query{params.prefix, params.delimiter, params.marker, params.max_keys};
   auto listed = co_await Blocking(r, [&] { return r.ctx.store.ListObjects(r.target.bucket, query); });
   if (!listed) co_return co_await SendError(r, s3::FromError(listed.error(), r.resource()));
-  co_await SendXml(r, 200, s3::RenderListObjectsV1(params, *listed, r.auth.user_id));
+  // Objects belong to the bucket's owner, whoever wrote them.
+  co_await SendXml(r, 200, s3::RenderListObjectsV1(params, *listed, bucket->owner_id));
 }
 
 Task<void> DeleteObjects(S3Request& r) {
-  if (!co_await RequireOwnedBucket(r)) co_return;
+  // Access is per key, as in S3: a key the caller may not delete is an
+  // AccessDenied entry in the result.
+  auto bucket = co_await RequireBucket(r);
+  if (!bucket) co_return;
+  // A bucket nobody shares is refused whole to anyone but its owner (as
+  // before policies existed), not key by key.
+  const bool owner = !r.anonymous() && bucket->owner_id == r.auth.user_id;
+  if (!owner && bucket->policy.empty()) {
+    co_return co_await SendError(r, s3::MakeS3Error("AccessDenied", "Access Denied", r.resource()));
+  }
   auto body = co_await ReadSmallBody(r, 4 << 20);
   if (auto* error = std::get_if<s3::S3Error>(&body)) co_return co_await SendError(r, *error);
   const std::string& xml = std::get<std::string>(body);
@@ -156,10 +152,19 @@ Task<void> DeleteObjects(S3Request& r) {
   auto parsed = s3::ParseDeleteObjects(xml);
   if (auto* error = std::get_if<s3::S3Error>(&parsed)) co_return co_await SendError(r, *error);
   const s3::DeleteObjectsRequest& request = std::get<s3::DeleteObjectsRequest>(parsed);
-  const meta::LockBypass bypass = co_await GovernanceBypass(r);
+  // Bypassing governance retention stays the owner's (with the operator's
+  // permission): a policy cannot grant it.
+  meta::LockBypass bypass = meta::LockBypass::kNone;
+  if (bucket->owner_id == r.auth.user_id) bypass = co_await GovernanceBypass(r);
   std::vector<s3::DeleteOutcome> outcomes;
   for (const s3::ObjectToDelete& object : request.objects) {
     s3::DeleteOutcome outcome{object.key, object.version_id, std::nullopt, false, ""};
+    const char* action = object.version_id.empty() ? "s3:DeleteObject" : "s3:DeleteObjectVersion";
+    if (!MayAccess(r, *bucket, action, object.key)) {
+      outcome.error = s3::MakeS3Error("AccessDenied", "Access Denied", "/" + r.target.bucket + "/" + object.key);
+      outcomes.push_back(std::move(outcome));
+      continue;
+    }
     // A locked version is an <Error> entry (AccessDenied) naming its lock.
     auto deleted = co_await DeleteKey(r, object.key, object.version_id, bypass);
     if (auto* error = std::get_if<s3::S3Error>(&deleted)) {
@@ -175,7 +180,8 @@ Task<void> DeleteObjects(S3Request& r) {
 }
 
 Task<void> ListObjectsV2(S3Request& r) {
-  if (!co_await RequireOwnedBucket(r)) co_return;
+  auto bucket = co_await RequireBucketAccess(r, "s3:ListBucket");
+  if (!bucket) co_return;
   s3::ListV2Params params;
   params.bucket = r.target.bucket;
   params.prefix = r.QueryValue("prefix");
@@ -202,7 +208,7 @@ Task<void> ListObjectsV2(S3Request& r) {
   }
   auto listed = co_await Blocking(r, [&] { return r.ctx.store.ListObjects(r.target.bucket, query); });
   if (!listed) co_return co_await SendError(r, s3::FromError(listed.error(), r.resource()));
-  co_await SendXml(r, 200, s3::RenderListObjectsV2(params, *listed, r.auth.user_id));
+  co_await SendXml(r, 200, s3::RenderListObjectsV2(params, *listed, bucket->owner_id));
 }
 
 }  // namespace holdfast::gateway

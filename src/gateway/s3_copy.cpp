@@ -78,7 +78,10 @@ std::variant<CopySource, s3::S3Error> ParseCopySource(std::string_view header) {
 Task<std::variant<meta::ObjectVersion, s3::S3Error>> LoadSource(S3Request& r, const CopySource& source) {
   auto bucket = co_await net::RunBlocking(r.ctx.blocking_pool, [&] { return r.ctx.store.GetBucket(source.bucket); });
   if (!bucket) co_return s3::MakeS3Error("NoSuchBucket", "The specified bucket does not exist", "/" + source.bucket);
-  if (bucket->owner_id != r.auth.user_id) co_return s3::MakeS3Error("AccessDenied", "Access Denied", "/" + source.bucket);
+  const char* action = source.version_id.empty() ? "s3:GetObject" : "s3:GetObjectVersion";
+  if (!MayAccess(r, *bucket, action, source.key)) {
+    co_return s3::MakeS3Error("AccessDenied", "Access Denied", "/" + source.bucket + "/" + source.key);
+  }
   auto version = co_await net::RunBlocking(r.ctx.blocking_pool, [&] {
     return source.version_id.empty() ? r.ctx.store.GetObject(source.bucket, source.key)
                                      : r.ctx.store.GetObjectVersion(source.bucket, source.key, source.version_id);
@@ -120,7 +123,7 @@ Task<std::variant<ResolvedSource, s3::S3Error>> ResolveCopySource(S3Request& r) 
 
 // Streams bytes [first, first + length) of `from` through the write path as
 // `request` describes (an object or a part).
-Task<std::variant<meta::ObjectVersion, s3::S3Error>> CopyBytes(S3Request& r, const meta::ObjectVersion& from,
+Task<std::variant<WriteOutcome, s3::S3Error>> CopyBytes(S3Request& r, const meta::ObjectVersion& from,
                                                              uint64_t first, uint64_t length,
                                                              WriteRequest request) {
   request.content_length = length;
@@ -133,19 +136,20 @@ Task<std::variant<meta::ObjectVersion, s3::S3Error>> CopyBytes(S3Request& r, con
     // The body is our own read of the source: a short one is the source's
     // failure, not a client's, so no IncompleteBody here.
     if (error->failure == WriteFailure::kUploadGone) co_return NoSuchUpload(r.resource());
+    if (error->failure == WriteFailure::kPreconditionFailed) co_return S3ErrorForWrite(*error, r.resource());
     if (error->failure == WriteFailure::kTooFewNodes) {
       co_return s3::MakeS3Error("ServiceUnavailable", error->message, r.resource());
     }
     co_return s3::MakeS3Error("InternalError", error->message, r.resource());
   }
-  co_return std::get<WriteOutcome>(outcome).version;
+  co_return std::get<WriteOutcome>(outcome);
 }
 
 }  // namespace
 
 Task<void> CopyObject(S3Request& r) {
   if (auto error = s3::CheckObjectKey(r.target.key)) co_return co_await SendError(r, *error);
-  auto bucket = co_await RequireOwnedBucket(r);
+  auto bucket = co_await RequireBucketAccess(r, "s3:PutObject");
   if (!bucket) co_return;
   auto resolved = co_await ResolveCopySource(r);
   if (auto* error = std::get_if<s3::S3Error>(&resolved)) co_return co_await SendError(r, *error);
@@ -185,15 +189,17 @@ Task<void> CopyObject(S3Request& r) {
   auto lock = RequestedLock(r, *bucket, /*has_body=*/false);
   if (auto* error = std::get_if<s3::S3Error>(&lock)) co_return co_await SendError(r, *error);
   request.lock = std::get<meta::ObjectLock>(lock);
-  if (auto error = co_await CheckPutPreconditions(r)) co_return co_await SendError(r, *error);
+  auto condition = co_await WritePreconditions(r);
+  if (auto* error = std::get_if<s3::S3Error>(&condition)) co_return co_await SendError(r, *error);
+  request.condition = std::get<meta::WriteCondition>(condition);
 
   auto copied = co_await CopyBytes(r, from, 0, from.size_bytes, request);
   if (auto* error = std::get_if<s3::S3Error>(&copied)) co_return co_await SendError(r, *error);
-  const meta::ObjectVersion& written = std::get<meta::ObjectVersion>(copied);
+  const WriteOutcome& done = std::get<WriteOutcome>(copied);
+  const meta::ObjectVersion& written = done.version;
   net::Headers headers = BaseHeaders(r);
   headers.Set("Content-Type", "application/xml");
-  if (bucket->versioning == meta::Versioning::kEnabled) headers.Set("x-amz-version-id", written.version_id);
-  if (bucket->versioning == meta::Versioning::kSuspended) headers.Set("x-amz-version-id", "null");
+  AddWrittenVersionHeader(done.versioning, written, &headers);
   if (!source.version_id.empty()) headers.Set("x-amz-copy-source-version-id", source.version_id);
   (void)co_await r.out.Send(200, headers, s3::RenderCopyObjectResult(written.etag, written.created_unix_ms));
 }
@@ -234,7 +240,7 @@ std::variant<std::pair<uint64_t, uint64_t>, s3::S3Error> ParseCopySourceRange(st
 // UploadPartCopy: a part whose bytes are (a range of) an existing object,
 // streamed through the read and write paths like CopyObject.
 Task<void> UploadPartCopy(S3Request& r) {
-  if (!co_await RequireOwnedBucket(r)) co_return;
+  if (!co_await RequireBucketAccess(r, "s3:PutObject")) co_return;
   auto target = co_await RequirePartTarget(r);
   if (!target) co_return;
   auto resolved = co_await ResolveCopySource(r);
@@ -257,7 +263,7 @@ Task<void> UploadPartCopy(S3Request& r) {
   request.part = *target;
   auto copied = co_await CopyBytes(r, from, first, length, request);
   if (auto* error = std::get_if<s3::S3Error>(&copied)) co_return co_await SendError(r, *error);
-  const meta::ObjectVersion& written = std::get<meta::ObjectVersion>(copied);
+  const meta::ObjectVersion& written = std::get<WriteOutcome>(copied).version;
   co_await SendXml(r, 200, s3::RenderCopyPartResult(written.etag, written.created_unix_ms));
 }
 

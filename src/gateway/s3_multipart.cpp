@@ -79,7 +79,7 @@ Task<std::optional<PartTarget>> RequirePartTarget(S3Request& r) {
 
 Task<void> CreateMultipartUpload(S3Request& r) {
   if (auto error = s3::CheckObjectKey(r.target.key)) co_return co_await SendError(r, *error);
-  auto bucket = co_await RequireOwnedBucket(r);
+  auto bucket = co_await RequireBucketAccess(r, "s3:PutObject");
   if (!bucket) co_return;
   WriteRequest attributes;
   if (auto error = ParseObjectAttributes(r, &attributes)) co_return co_await SendError(r, *error);
@@ -107,7 +107,7 @@ Task<void> CreateMultipartUpload(S3Request& r) {
 }
 
 Task<void> UploadPart(S3Request& r) {
-  if (!co_await RequireOwnedBucket(r)) co_return;
+  if (!co_await RequireBucketAccess(r, "s3:PutObject")) co_return;
   auto target = co_await RequirePartTarget(r);
   if (!target) co_return;
   if (!r.http.content_length) {
@@ -148,7 +148,7 @@ Task<void> UploadPart(S3Request& r) {
 }
 
 Task<void> CompleteMultipartUpload(S3Request& r) {
-  if (!co_await RequireOwnedBucket(r)) co_return;
+  if (!co_await RequireBucketAccess(r, "s3:PutObject")) co_return;
   auto upload = co_await RequireUpload(r);
   if (!upload) co_return;
   auto body = co_await ReadSmallBody(r, kMaxCompleteBodyBytes);
@@ -175,7 +175,8 @@ Task<void> CompleteMultipartUpload(S3Request& r) {
     e.resource = r.resource();
     co_return co_await SendError(r, e);
   }
-  if (auto error = co_await CheckPutPreconditions(r)) co_return co_await SendError(r, *error);
+  auto condition = co_await WritePreconditions(r);
+  if (auto* error = std::get_if<s3::S3Error>(&condition)) co_return co_await SendError(r, *error);
 
   // The parts as they are now (CheckCompleteParts matched every one).
   std::map<int, const meta::UploadedPartRecord*> by_number;
@@ -203,9 +204,14 @@ Task<void> CompleteMultipartUpload(S3Request& r) {
   version.headers = upload->headers;
   version.created_unix_ms = r.ctx.clock.NowUnixMs();
   auto completed = co_await net::RunBlocking(
-      r.ctx.blocking_pool, [&] { return r.ctx.store.CompleteMultipartUpload(version, parts); });
+      r.ctx.blocking_pool,
+      [&] { return r.ctx.store.CompleteMultipartUpload(version, parts, std::get<meta::WriteCondition>(condition)); });
   if (!completed) {
     if (completed.error().code == Errc::kNotFound) co_return co_await SendError(r, NoSuchUpload(r.resource()));
+    if (completed.error().code == Errc::kPreconditionFailed) {
+      // Another writer got there first; the upload stays, as in S3.
+      co_return co_await SendError(r, s3::FromError(completed.error(), r.resource()));
+    }
     if (completed.error().code == Errc::kConflict) {
       // A part was re-uploaded between our check and the commit.
       co_return co_await SendError(r, s3::MakeS3Error("InvalidPart", "One or more of the specified parts could not be found or changed while the upload was being completed; list the parts and try again.", r.resource()));
@@ -213,11 +219,16 @@ Task<void> CompleteMultipartUpload(S3Request& r) {
     co_return co_await SendError(r, s3::FromError(completed.error(), r.resource()));
   }
   std::string location = "http://" + std::string(r.http.headers.Get("Host").value_or("localhost")) + r.resource();
-  co_await SendXml(r, 200, s3::RenderCompleteMultipartUpload(location, upload->bucket, upload->key, *etag));
+  version.null_version = completed->null_version;
+  net::Headers headers = BaseHeaders(r);
+  headers.Set("Content-Type", "application/xml");
+  AddWrittenVersionHeader(completed->versioning, version, &headers);
+  (void)co_await r.out.Send(200, headers,
+                            s3::RenderCompleteMultipartUpload(location, upload->bucket, upload->key, *etag));
 }
 
 Task<void> AbortMultipartUpload(S3Request& r) {
-  if (!co_await RequireOwnedBucket(r)) co_return;
+  if (!co_await RequireBucketAccess(r, "s3:AbortMultipartUpload")) co_return;
   auto upload = co_await RequireUpload(r);
   if (!upload) co_return;
   Status aborted = co_await net::RunBlocking(
@@ -230,7 +241,8 @@ Task<void> AbortMultipartUpload(S3Request& r) {
 }
 
 Task<void> ListParts(S3Request& r) {
-  if (!co_await RequireOwnedBucket(r)) co_return;
+  auto bucket = co_await RequireBucketAccess(r, "s3:ListMultipartUploadParts");
+  if (!bucket) co_return;
   auto upload = co_await RequireUpload(r);
   if (!upload) co_return;
   auto max_parts = ParseListLimit(r, "max-parts");
@@ -264,11 +276,12 @@ Task<void> ListParts(S3Request& r) {
     result.parts.push_back(s3::UploadedPart{part.part_number, part.etag, part.size_bytes, part.modified_unix_ms});
     result.next_part_number_marker = part.part_number;
   }
-  co_await SendXml(r, 200, s3::RenderListParts(params, result, r.auth.user_id));
+  co_await SendXml(r, 200, s3::RenderListParts(params, result, bucket->owner_id));
 }
 
 Task<void> ListMultipartUploads(S3Request& r) {
-  if (!co_await RequireOwnedBucket(r)) co_return;
+  auto bucket = co_await RequireBucketAccess(r, "s3:ListBucketMultipartUploads");
+  if (!bucket) co_return;
   auto max_uploads = ParseListLimit(r, "max-uploads");
   if (auto* error = std::get_if<s3::S3Error>(&max_uploads)) co_return co_await SendError(r, *error);
   s3::ListUploadsParams params;
@@ -297,7 +310,8 @@ Task<void> ListMultipartUploads(S3Request& r) {
   result.is_truncated = listed->is_truncated;
   result.next_key_marker = listed->next_key_marker;
   result.next_upload_id_marker = listed->next_upload_id_marker;
-  co_await SendXml(r, 200, s3::RenderListMultipartUploads(params, result, r.auth.user_id));
+  // Uploads, like objects, are shown as the bucket owner's.
+  co_await SendXml(r, 200, s3::RenderListMultipartUploads(params, result, bucket->owner_id));
 }
 
 }  // namespace holdfast::gateway

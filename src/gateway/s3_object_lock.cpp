@@ -200,6 +200,12 @@ std::variant<meta::ObjectLock, s3::S3Error> RequestedLock(const S3Request& r, co
   if (auto* error = std::get_if<s3::S3Error>(&parsed)) return WithResource(*error, r.resource());
   const meta::ObjectLock& lock = std::get<meta::ObjectLock>(parsed);
   if (lock.empty()) return lock;
+  // s3:PutObjectRetention and s3:PutObjectLegalHold stay the owner's: a
+  // bucket policy that lets others write does not let them lock.
+  if (r.anonymous() || bucket.owner_id != r.auth.user_id) {
+    return s3::MakeS3Error("AccessDenied", "Only the bucket owner may set Object Lock retention or legal holds",
+                           r.resource());
+  }
   if (!bucket.object_lock_enabled) {
     return s3::MakeS3Error("InvalidRequest", "Bucket is missing ObjectLockConfiguration", r.resource());
   }

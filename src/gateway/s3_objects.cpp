@@ -47,6 +47,8 @@ s3::S3Error S3ErrorForWrite(const WriteError& error, const std::string& resource
       return s3::MakeS3Error("NoSuchBucket", "The specified bucket does not exist", resource);
     case WriteFailure::kLocked:
       return s3::MakeS3Error("AccessDenied", error.message, resource);
+    case WriteFailure::kPreconditionFailed:
+      return s3::MakeS3Error("PreconditionFailed", std::string(s3::kPreconditionFailedMessage), resource);
     case WriteFailure::kInternal:
       break;
   }
@@ -147,23 +149,65 @@ void AddObjectHeaders(const meta::ObjectVersion& v, net::Headers* headers) {
 }
 
 
-// Conditional PUT (If-None-Match: *, If-Match). Checked before the body is
-// read; a concurrent writer can still slip in between the check and the
-// commit (the check is not yet part of the commit transaction).
-Task<std::optional<s3::S3Error>> CheckPutPreconditions(S3Request& r) {
-  if (!r.http.headers.Has("If-None-Match") && !r.http.headers.Has("If-Match")) co_return std::nullopt;
+namespace {
+
+// The entity tags of an If-Match list ("a", "b" or *), unquoted. Weak tags
+// never match on a write (strong comparison), so they are left out.
+std::vector<std::string> IfMatchEtags(std::string_view list) {
+  std::vector<std::string> etags;
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t comma = list.find(',', start);
+    std::string_view tag = list.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    while (!tag.empty() && (tag.front() == ' ' || tag.front() == '\t')) tag.remove_prefix(1);
+    while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t')) tag.remove_suffix(1);
+    if (!tag.empty() && !tag.starts_with("W/")) {
+      if (tag.size() >= 2 && tag.front() == '"' && tag.back() == '"') tag = tag.substr(1, tag.size() - 2);
+      etags.emplace_back(tag);
+    }
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return etags;
+}
+
+}  // namespace
+
+// Conditional writes (If-None-Match: *, If-Match). Checked twice: here,
+// before any byte is stored, so that a write bound to fail fails fast with
+// S3's codes; and again by the store inside the commit transaction (the
+// returned condition), so that of two racing conditional writers only one
+// can commit.
+Task<std::variant<meta::WriteCondition, s3::S3Error>> WritePreconditions(S3Request& r) {
+  meta::WriteCondition condition;
+  auto if_none_match = r.http.headers.Get("If-None-Match");
+  auto if_match = r.http.headers.Get("If-Match");
+  if (!if_none_match && !if_match) co_return condition;
   auto current = co_await net::RunBlocking(
       r.ctx.blocking_pool, [&] { return r.ctx.store.GetObject(r.target.bucket, r.target.key); });
   std::optional<std::string> etag;
   if (current && current->kind != meta::VersionKind::kDeleteMarker) etag = current->etag;
   auto error = s3::CheckWritePreconditions(r.http.headers, etag);
-  if (error && error->resource.empty()) error->resource = r.resource();
-  co_return error;
+  if (error) {
+    if (error->resource.empty()) error->resource = r.resource();
+    co_return *error;
+  }
+  condition.if_none_match = if_none_match.has_value();
+  if (if_match) condition.if_match_etags = IfMatchEtags(*if_match);
+  if (if_match && condition.if_match_etags.empty()) {
+    // Only weak tags: nothing can match (the check above said as much).
+    co_return s3::MakeS3Error("PreconditionFailed", std::string(s3::kPreconditionFailedMessage), r.resource());
+  }
+  co_return condition;
+}
+
+void AddWrittenVersionHeader(meta::Versioning versioning, const meta::ObjectVersion& version, net::Headers* headers) {
+  if (versioning != meta::Versioning::kNeverEnabled) headers->Set("x-amz-version-id", meta::S3VersionId(version));
 }
 
 Task<void> PutObject(S3Request& r) {
   if (auto error = s3::CheckObjectKey(r.target.key)) co_return co_await SendError(r, *error);
-  auto bucket = co_await RequireOwnedBucket(r);
+  auto bucket = co_await RequireBucketAccess(r, "s3:PutObject");
   if (!bucket) co_return;
   auto parsed = ParsePutHeaders(r);
   if (auto* error = std::get_if<s3::S3Error>(&parsed)) co_return co_await SendError(r, *error);
@@ -171,7 +215,9 @@ Task<void> PutObject(S3Request& r) {
   auto lock = RequestedLock(r, *bucket, /*has_body=*/true);
   if (auto* error = std::get_if<s3::S3Error>(&lock)) co_return co_await SendError(r, *error);
   request.lock = std::get<meta::ObjectLock>(lock);
-  if (auto error = co_await CheckPutPreconditions(r)) co_return co_await SendError(r, *error);
+  auto condition = co_await WritePreconditions(r);
+  if (auto* error = std::get_if<s3::S3Error>(&condition)) co_return co_await SendError(r, *error);
+  request.condition = std::get<meta::WriteCondition>(condition);
   auto body = S3BodyReader::Create(r.http, r.auth, r.body);
   if (auto* error = std::get_if<s3::S3Error>(&body)) co_return co_await SendError(r, *error);
   S3BodyReader& verified_body = *std::get<std::unique_ptr<S3BodyReader>>(body);
@@ -192,17 +238,54 @@ Task<void> PutObject(S3Request& r) {
   }
   net::Headers headers = BaseHeaders(r);
   headers.Set("ETag", "\"" + done.version.etag + "\"");
-  // The id under which the store committed it follows the bucket's
-  // versioning at commit; a change racing this PUT is not reflected here.
-  if (bucket->versioning == meta::Versioning::kEnabled) headers.Set("x-amz-version-id", done.version.version_id);
-  if (bucket->versioning == meta::Versioning::kSuspended) headers.Set("x-amz-version-id", "null");
+  // The id the store committed, under the versioning in force at the commit.
+  AddWrittenVersionHeader(done.versioning, done.version, &headers);
   co_await SendEmpty(r, 200, headers);
 }
 
+namespace {
+
+// GET / HEAD ?partNumber=N (AWS GetObject PartNumber): the bytes of part N
+// of a multipart object (N counts the parts of the completed object, 1 to
+// x-amz-mp-parts-count, which is added to `headers`), or, for any other
+// object, N = 1 for all of it. InvalidArgument for a malformed N or one with
+// a Range header; InvalidPartNumber (416) for a part that does not exist.
+std::variant<ByteRange, s3::S3Error> PartRange(const S3Request& r, const meta::ObjectVersion& v,
+                                               net::Headers* headers) {
+  auto number = s3::ParsePartNumber(r.QueryValue("partNumber"));
+  if (auto* error = std::get_if<s3::S3Error>(&number)) {
+    s3::S3Error e = *error;
+    e.resource = r.resource();
+    return e;
+  }
+  if (r.http.headers.Has("Range")) {
+    return s3::MakeS3Error("InvalidRequest", "Cannot specify both Range header and partNumber query parameter",
+                           r.resource());
+  }
+  const size_t n = static_cast<size_t>(std::get<int>(number));
+  const size_t count = v.kind == meta::VersionKind::kMultipart ? v.parts.size() : 1;
+  if (n > count) {
+    return s3::MakeS3Error("InvalidPartNumber", "The requested partnumber is not satisfiable", r.resource());
+  }
+  ByteRange range;
+  range.kind = ByteRange::Kind::kPartial;
+  range.first = 0;
+  range.length = v.size_bytes;
+  if (v.kind == meta::VersionKind::kMultipart) {
+    headers->Set("x-amz-mp-parts-count", std::to_string(count));
+    range.first = v.parts[n - 1].offset_bytes;
+    range.length = v.parts[n - 1].data.size_bytes;
+  }
+  return range;
+}
+
+}  // namespace
+
 Task<void> GetObject(S3Request& r) {
-  auto bucket = co_await RequireOwnedBucket(r);
-  if (!bucket) co_return;
   const bool by_version = r.HasQuery("versionId");
+  std::string action = by_version ? "s3:GetObjectVersion" : "s3:GetObject";
+  auto bucket = co_await RequireBucketAccess(r, action);
+  if (!bucket) co_return;
   const std::string wanted = r.QueryValue("versionId");
   if (by_version) {
     if (auto error = CheckVersionId(wanted, r.resource())) co_return co_await SendError(r, *error);
@@ -246,13 +329,22 @@ Task<void> GetObject(S3Request& r) {
   }
 
   ByteRange range;
-  if (auto header = r.http.headers.Get("Range")) range = ParseRange(*header, v.size_bytes);
+  if (r.HasQuery("partNumber")) {
+    auto part = PartRange(r, v, &headers);
+    if (auto* error = std::get_if<s3::S3Error>(&part)) co_return co_await SendError(r, *error);
+    range = std::get<ByteRange>(part);
+  } else if (auto header = r.http.headers.Get("Range")) {
+    range = ParseRange(*header, v.size_bytes);
+  }
   if (range.kind == ByteRange::Kind::kUnsatisfiable) {
     co_return co_await SendError(r, s3::MakeS3Error("InvalidRange", "The requested range is not satisfiable", r.resource()));
   }
   uint64_t first = 0, length = v.size_bytes;
   int status = 200;
-  if (range.kind == ByteRange::Kind::kPartial) {
+  if (range.kind == ByteRange::Kind::kPartial && range.length == 0) {
+    status = 206;  // an empty part or object asked for by number: nothing to range over
+    length = 0;
+  } else if (range.kind == ByteRange::Kind::kPartial) {
     first = range.first;
     length = range.length;
     status = 206;
@@ -290,12 +382,17 @@ Task<void> GetObject(S3Request& r) {
 }
 
 Task<void> DeleteObject(S3Request& r) {
-  if (!co_await RequireOwnedBucket(r)) co_return;
+  std::string action = r.HasQuery("versionId") ? "s3:DeleteObjectVersion" : "s3:DeleteObject";
+  auto bucket = co_await RequireBucketAccess(r, action);
+  if (!bucket) co_return;
   std::string version_id = r.HasQuery("versionId") ? r.QueryValue("versionId") : "";
   if (r.HasQuery("versionId") && version_id.empty()) {
     co_return co_await SendError(r, s3::MakeS3Error("InvalidArgument", "Version id cannot be the empty string", r.resource()));
   }
-  const meta::LockBypass bypass = co_await GovernanceBypass(r);
+  // Bypassing governance retention stays the owner's (with the operator's
+  // permission): a policy cannot grant it.
+  meta::LockBypass bypass = meta::LockBypass::kNone;
+  if (bucket->owner_id == r.auth.user_id) bypass = co_await GovernanceBypass(r);
   // S3 answers 204 whether or not the key existed.
   auto deleted = co_await DeleteKey(r, r.target.key, version_id, bypass);
   if (auto* error = std::get_if<s3::S3Error>(&deleted)) co_return co_await SendError(r, *error);

@@ -22,6 +22,9 @@ struct S3Request {
   s3::VerifiedRequest auth;
 
   bool is_head() const { return http.method == "HEAD"; }
+  // An unsigned request (docs/s3-compatibility.md): no user; only a bucket
+  // policy with Principal "*" lets it do anything.
+  bool anonymous() const { return auth.user_id.empty(); }
   bool HasQuery(std::string_view name) const;
   std::string QueryValue(std::string_view name) const;  // "" if absent
   std::string resource() const;                         // "/bucket/key"
@@ -119,14 +122,38 @@ net::Task<std::optional<PartTarget>> RequirePartTarget(S3Request& request);
 // Content type, x-amz-meta-*, stored standard headers and Content-MD5 from
 // the request's headers into `out`.
 std::optional<s3::S3Error> ParseObjectAttributes(const S3Request& request, WriteRequest* out);
-// If-None-Match / If-Match on a write, against the key's current version.
-net::Task<std::optional<s3::S3Error>> CheckPutPreconditions(S3Request& request);
+// If-None-Match / If-Match on a write: checked against the key's current
+// version now (PreconditionFailed, NoSuchKey, NotImplemented), and returned
+// as the condition the commit must check again atomically.
+net::Task<std::variant<meta::WriteCondition, s3::S3Error>> WritePreconditions(S3Request& request);
+// x-amz-version-id of a write, as the commit decided it (`versioning` at the
+// commit): absent while versioning was never enabled.
+void AddWrittenVersionHeader(meta::Versioning versioning, const meta::ObjectVersion& version,
+                             net::Headers* headers);
 // Response headers describing an object version (ETag, Last-Modified,
 // Content-Type, metadata, stored headers).
 void AddObjectHeaders(const meta::ObjectVersion& version, net::Headers* headers);
 
+// Access to buckets (s3_policy.cpp; docs/s3-compatibility.md).
 // The bucket, if it exists and the caller owns it; otherwise sends the
-// error (NoSuchBucket / AccessDenied) and returns nullopt.
+// error (NoSuchBucket / AccessDenied) and returns nullopt. For what only the
+// owner may do, whatever the bucket policy says (bucket configuration, the
+// policy itself, Object Lock settings).
 net::Task<std::optional<meta::Bucket>> RequireOwnedBucket(S3Request& request);
+// The bucket, if it exists (NoSuchBucket sent otherwise); no access check.
+net::Task<std::optional<meta::Bucket>> RequireBucket(S3Request& request);
+// The bucket, if it exists and MayAccess says the caller may do `action`
+// on the request's object (or the bucket, for a request without a key);
+// otherwise sends NoSuchBucket / AccessDenied and returns nullopt.
+net::Task<std::optional<meta::Bucket>> RequireBucketAccess(S3Request& request, std::string action);
+// Whether the caller may do `action` ("s3:GetObject", ...) on `key` of
+// `bucket` ("" = the bucket itself): an explicit Deny in the bucket policy
+// refuses anyone, the owner included; then the owner, or whoever an Allow
+// names, may. Cheap: the parsed policy is cached (policy_cache.h).
+bool MayAccess(const S3Request& request, const meta::Bucket& bucket, std::string_view action,
+               std::string_view key);
+net::Task<void> PutBucketPolicy(S3Request& request);     // PUT bucket?policy
+net::Task<void> GetBucketPolicy(S3Request& request);     // GET bucket?policy
+net::Task<void> DeleteBucketPolicy(S3Request& request);  // DELETE bucket?policy
 
 }  // namespace holdfast::gateway

@@ -98,7 +98,8 @@ Task<void> PutBucketVersioning(S3Request& r) {
 }
 
 Task<void> ListObjectVersions(S3Request& r) {
-  if (!co_await RequireOwnedBucket(r)) co_return;
+  auto bucket = co_await RequireBucketAccess(r, "s3:ListBucketVersions");
+  if (!bucket) co_return;
   s3::ListVersionsParams params;
   params.bucket = r.target.bucket;
   params.prefix = r.QueryValue("prefix");
@@ -141,7 +142,7 @@ Task<void> ListObjectVersions(S3Request& r) {
   result.is_truncated = listed->is_truncated;
   result.next_key_marker = listed->next_key_marker;
   result.next_version_id_marker = listed->next_version_id_marker;
-  co_await SendXml(r, 200, s3::RenderListObjectVersions(params, result, r.auth.user_id));
+  co_await SendXml(r, 200, s3::RenderListObjectVersions(params, result, bucket->owner_id));
 }
 
 }  // namespace holdfast::gateway

@@ -3,8 +3,9 @@
 // PUT ...&allow-bypass-governance=true|false sets whether the user may bypass
 // GOVERNANCE Object Lock retention (docs/object-lock.md), GET reads it (POST
 // takes the same parameter). A user is its access keys: buckets belong to the user that created them, and every
-// bucket and object operation checks the caller owns the bucket
-// (RequireOwnedBucket), so users never see or touch each other's data.
+// bucket and object operation checks the caller owns the bucket or that the
+// bucket's policy lets the caller do it (RequireBucketAccess; s3_policy.cpp,
+// docs/s3-compatibility.md), so users touch each other's data only as shared.
 #pragma once
 
 #include <string_view>

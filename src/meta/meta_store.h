@@ -95,6 +95,10 @@ struct Bucket {
   // Filled on reads. On CreateBucket, true creates the bucket with Object
   // Lock enabled and versioning Enabled (S3's x-amz-bucket-object-lock-enabled).
   bool object_lock_enabled = false;
+  // The bucket policy (S3 JSON, as the owner stored it; "" = none). Filled
+  // by GetBucket; ignored by CreateBucket (a new bucket has none). Schema
+  // v8.
+  std::string policy = {};
 };
 
 enum class ShardState { kOk, kMissing };
@@ -200,6 +204,27 @@ struct UploadListResult {
   bool is_truncated = false;
   std::string next_key_marker;
   std::string next_upload_id_marker;
+};
+
+// A conditional write (S3's If-None-Match: * and If-Match on PutObject and
+// CompleteMultipartUpload), checked inside the commit's transaction against
+// the key's current version, so two racing writers cannot both pass. A
+// delete marker counts as no object.
+struct WriteCondition {
+  bool if_none_match = false;              // commit only if the key has no object
+  std::vector<std::string> if_match_etags;  // non-empty: only if the object's ETag is one
+                                            // of these (unquoted; "*" = any object)
+  bool empty() const { return !if_none_match && if_match_etags.empty(); }
+};
+
+// What a commit (CommitObject, CompleteMultipartUpload) did.
+struct CommitOutcome {
+  std::vector<std::string> replaced_version_ids;  // removed, already queued for GC
+  // The bucket's versioning at the commit (not as a caller read it
+  // earlier), and so whether the new version is S3's "null" version: S3
+  // names it in x-amz-version-id unless versioning was never enabled.
+  Versioning versioning = Versioning::kNeverEnabled;
+  bool null_version = true;
 };
 
 // What a DELETE did.
@@ -452,6 +477,9 @@ class MetaStore {
   virtual Result<std::vector<Bucket>> ListBuckets(const std::string& owner_id) = 0;
   // kNotFound; kConflict while it holds objects or pending writes.
   virtual Status DeleteBucket(const std::string& name) = 0;
+  // Stores the bucket's policy as given ("" removes it); the caller has
+  // validated it. kNotFound.
+  virtual Status SetBucketPolicy(const std::string& bucket, const std::string& policy_json) = 0;
 
   // The write protocol (see above).
   // kNotFound if the bucket does not exist; kAlreadyExists for a version id
@@ -462,12 +490,16 @@ class MetaStore {
   // versioning: never enabled or suspended, it is the null version and the
   // key's previous null version is removed; enabled, nothing is removed and
   // the previous current version stays as a noncurrent one.
-  // Returns the versions it removed (already queued for GC). Planned shards
+  // Returns the versions it removed (already queued for GC) and whether the
+  // new one is the null version. Planned shards
   // that the committed version does not hold at the same node are queued for
   // GC. kConflict without a pending write: the write was aborted (by the
   // gateway or the abandoned-write sweeper) and its shards may be queued
   // for deletion already. kAlreadyExists if this version id is committed.
-  virtual Result<std::vector<std::string>> CommitObject(const ObjectVersion& version) = 0;
+  // kPreconditionFailed if `condition` does not hold: the write is then
+  // aborted in the same transaction (its shards queued for GC).
+  virtual Result<CommitOutcome> CommitObject(const ObjectVersion& version,
+                                             const WriteCondition& condition = {}) = 0;
   // Idempotent: no error when there is no such pending write.
   virtual Status AbortWrite(const std::string& version_id) = 0;
   // Oldest first, with their planned shards.
@@ -571,10 +603,12 @@ class MetaStore {
   // part version id; ascending), which must still be the parts uploaded under
   // those numbers (kConflict otherwise: a part was replaced meanwhile).
   // Uploaded parts not listed are deleted (queued for GC). Replaces the
-  // key's current version like CommitObject and returns the replaced ids.
-  // kNotFound if the upload is gone.
-  virtual Result<std::vector<std::string>> CompleteMultipartUpload(
-      const ObjectVersion& version, const std::vector<std::pair<int, std::string>>& parts) = 0;
+  // key's current version like CommitObject and returns what it did.
+  // kNotFound if the upload is gone. kPreconditionFailed if `condition`
+  // does not hold; nothing changes then (the upload stays in progress).
+  virtual Result<CommitOutcome> CompleteMultipartUpload(
+      const ObjectVersion& version, const std::vector<std::pair<int, std::string>>& parts,
+      const WriteCondition& condition = {}) = 0;
   // Deletes the upload and queues its parts for GC. kNotFound if none.
   virtual Status AbortMultipartUpload(const std::string& upload_id) = 0;
   // Uploads initiated before the given time, oldest first.

@@ -97,7 +97,7 @@ TEST_F(MultipartStoreTest, CompleteAdoptsListedPartsAndDropsTheRest) {
   ASSERT_OK(PutPart(kUpload, 3, 3, 100));
   auto replaced = store_->CompleteMultipartUpload(Completed(600), {{1, VersionId(1)}, {3, VersionId(3)}});
   ASSERT_OK(replaced);
-  EXPECT_TRUE(replaced->empty());
+  EXPECT_TRUE(replaced->replaced_version_ids.empty());
   EXPECT_EQ(GcVersions(), std::set<std::string>{VersionId(2)});
   auto object = store_->GetObject("b", "big");
   ASSERT_OK(object);

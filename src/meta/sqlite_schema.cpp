@@ -310,6 +310,14 @@ CREATE TABLE notice_deliveries (
 CREATE INDEX notice_deliveries_due ON notice_deliveries (next_attempt_unix_ms) WHERE delivered_unix_ms = 0;
 )sql";
 
+// Bucket policies (docs/s3-compatibility.md): the owner's S3 policy JSON as
+// stored ('' = none). A column rather than a table: every request reads the
+// bucket row anyway, the policy goes with the bucket when it is deleted, and
+// the gateway's parsed-policy cache is keyed on this text.
+constexpr const char* kSchemaV8 = R"sql(
+ALTER TABLE buckets ADD COLUMN policy TEXT NOT NULL DEFAULT '';
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
@@ -318,6 +326,7 @@ constexpr Migration kMigrations[] = {
     {5, kSchemaV5},
     {6, kSchemaV6},
     {7, kSchemaV7},
+    {8, kSchemaV8},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 

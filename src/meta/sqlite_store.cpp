@@ -6,6 +6,7 @@
 // a deferred BEGIN for reads). SQLite serialises writers anyway, so a pool
 // would only let reads overlap a commit's fsync; WAL already keeps other
 // processes' readers off the writer's back.
+#include <algorithm>
 #include <mutex>
 #include <utility>
 
@@ -44,6 +45,7 @@ Bucket ReadBucket(const Stmt& row) {
   bucket.created_unix_ms = row.ColumnInt(3);
   bucket.versioning = sqlite::ParseVersioning(row.ColumnText(4));
   bucket.object_lock_enabled = row.ColumnInt(5) != 0;
+  bucket.policy = row.ColumnText(6);
   return bucket;
 }
 
@@ -59,6 +61,34 @@ Result<bool> PendingWriteExists(Db& db, const std::string& version_id) {
   return stmt.Step();
 }
 
+// kPreconditionFailed unless `condition` holds for the key's current
+// version, read in the caller's write transaction (so no other commit can
+// slip in between the check and the caller's insert).
+Status CheckWriteCondition(Db& db, const std::string& bucket, const std::string& key,
+                           const WriteCondition& condition) {
+  if (condition.empty()) return Status::Ok();
+  META_ASSIGN_OR_RETURN(const std::optional<std::string> current, sqlite::CurrentVersionId(db, bucket, key));
+  std::optional<std::string> etag;
+  if (current) {
+    Stmt stmt = db.Prepare("SELECT etag, kind FROM object_versions WHERE version_id = ?1");
+    stmt.BindText(1, *current);
+    META_ASSIGN_OR_RETURN(const bool has_row, stmt.Step());
+    if (has_row && stmt.ColumnText(1) != "delete_marker") etag = stmt.ColumnText(0);
+  }
+  if (condition.if_none_match && etag) {
+    return MakeError(Errc::kPreconditionFailed, "If-None-Match: " + key + " exists (written meanwhile)");
+  }
+  if (!condition.if_match_etags.empty()) {
+    if (!etag) return MakeError(Errc::kPreconditionFailed, "If-Match: " + key + " has no current object");
+    const auto& etags = condition.if_match_etags;
+    if (std::find(etags.begin(), etags.end(), "*") == etags.end() &&
+        std::find(etags.begin(), etags.end(), *etag) == etags.end()) {
+      return MakeError(Errc::kPreconditionFailed, "If-Match: " + key + " has ETag " + *etag + " now");
+    }
+  }
+  return Status::Ok();
+}
+
 class SqliteStore final : public MetaStore {
  public:
   SqliteStore(std::unique_ptr<Db> db, const Clock& clock) : db_(std::move(db)), clock_(clock) {}
@@ -67,9 +97,10 @@ class SqliteStore final : public MetaStore {
   Result<Bucket> GetBucket(const std::string& name) override;
   Result<std::vector<Bucket>> ListBuckets(const std::string& owner_id) override;
   Status DeleteBucket(const std::string& name) override;
+  Status SetBucketPolicy(const std::string& bucket, const std::string& policy_json) override;
 
   Status BeginWrite(const PendingWrite& pending) override;
-  Result<std::vector<std::string>> CommitObject(const ObjectVersion& version) override;
+  Result<CommitOutcome> CommitObject(const ObjectVersion& version, const WriteCondition& condition) override;
   Status AbortWrite(const std::string& version_id) override;
   Result<std::vector<PendingWrite>> ExpiredPendingWrites(int64_t started_before_unix_ms,
                                                          int limit) override;
@@ -111,8 +142,9 @@ class SqliteStore final : public MetaStore {
                                                     int after_part_number, int limit) override;
   Result<UploadListResult> ListMultipartUploads(const std::string& bucket,
                                                 const UploadListQuery& query) override;
-  Result<std::vector<std::string>> CompleteMultipartUpload(
-      const ObjectVersion& version, const std::vector<std::pair<int, std::string>>& parts) override;
+  Result<CommitOutcome> CompleteMultipartUpload(const ObjectVersion& version,
+                                                const std::vector<std::pair<int, std::string>>& parts,
+                                                const WriteCondition& condition) override;
   Status AbortMultipartUpload(const std::string& upload_id) override;
   Result<std::vector<MultipartUpload>> ExpiredMultipartUploads(int64_t initiated_before_unix_ms,
                                                                int limit) override;
@@ -234,8 +266,8 @@ Status SqliteStore::CreateBucket(const Bucket& bucket) {
 Result<Bucket> SqliteStore::GetBucket(const std::string& name) {
   return Transact(Txn::Mode::kRead, [&](Db& db) -> Result<Bucket> {
     Stmt stmt =
-        db.Prepare("SELECT name, owner_id, region, created_unix_ms, versioning, object_lock_enabled "
-                   "FROM buckets WHERE name = ?1");
+        db.Prepare("SELECT name, owner_id, region, created_unix_ms, versioning, object_lock_enabled, "
+                   "policy FROM buckets WHERE name = ?1");
     stmt.BindText(1, name);
     META_ASSIGN_OR_RETURN(const bool has_row, stmt.Step());
     if (!has_row) return NotFound("bucket " + name + " does not exist");
@@ -248,9 +280,10 @@ Result<std::vector<Bucket>> SqliteStore::ListBuckets(const std::string& owner_id
     // Empty owner: every bucket (for operators and tools).
     Stmt stmt =
         db.Prepare(owner_id.empty() ? "SELECT name, owner_id, region, created_unix_ms, versioning, "
-                                      "object_lock_enabled FROM buckets ORDER BY name"
+                                      "object_lock_enabled, policy FROM buckets ORDER BY name"
                                     : "SELECT name, owner_id, region, created_unix_ms, versioning, "
-                                      "object_lock_enabled FROM buckets WHERE owner_id = ?1 ORDER BY name");
+                                      "object_lock_enabled, policy FROM buckets WHERE owner_id = ?1 "
+                                      "ORDER BY name");
     if (!owner_id.empty()) stmt.BindText(1, owner_id);
     std::vector<Bucket> buckets;
     while (true) {
@@ -258,6 +291,16 @@ Result<std::vector<Bucket>> SqliteStore::ListBuckets(const std::string& owner_id
       if (!has_row) return buckets;
       buckets.push_back(ReadBucket(stmt));
     }
+  });
+}
+
+Status SqliteStore::SetBucketPolicy(const std::string& bucket, const std::string& policy_json) {
+  return Transact(Txn::Mode::kWrite, [&](Db& db) -> Status {
+    Stmt stmt = db.Prepare("UPDATE buckets SET policy = ?2 WHERE name = ?1");
+    stmt.BindText(1, bucket).BindText(2, policy_json);
+    META_TRY(stmt.Run());
+    if (stmt.Changes() == 0) return NotFound("bucket " + bucket + " does not exist");
+    return Status::Ok();
   });
 }
 
@@ -323,7 +366,7 @@ Status SqliteStore::BeginWrite(const PendingWrite& pending) {
                   Sync::kDeferred);
 }
 
-Result<std::vector<std::string>> SqliteStore::CommitObject(const ObjectVersion& version) {
+Result<CommitOutcome> SqliteStore::CommitObject(const ObjectVersion& version, const WriteCondition& condition) {
   META_TRY(sqlite::ValidateVersion(version));
   if (version.kind != VersionKind::kObject) {
     return MakeError(Errc::kInvalidArgument, "CommitObject commits plain objects only");
@@ -356,20 +399,28 @@ Result<std::vector<std::string>> SqliteStore::CommitObject(const ObjectVersion& 
     return MakeError(Errc::kConflict, "write of version " + version.version_id +
                                           " was aborted before it could commit");
   }
-  std::vector<std::string> replaced;
+  if (Status met = CheckWriteCondition(db, version.bucket, version.key, condition); !met) {
+    // As for a vanished bucket: the aborted write's shards go to GC now.
+    META_TRY(sqlite::RemovePendingWrite(db, version.version_id, now_unix_ms));
+    META_TRY(txn.Commit());
+    return met.error();
+  }
+  CommitOutcome outcome;
   META_ASSIGN_OR_RETURN(const Versioning versioning, sqlite::LoadBucketVersioning(db, version.bucket));
   ObjectVersion placed = version;
   placed.null_version = versioning != Versioning::kEnabled;
+  outcome.versioning = versioning;
+  outcome.null_version = placed.null_version;
   META_ASSIGN_OR_RETURN(const int64_t seq,
                         sqlite::MakeRoomForNewVersion(db, version.bucket, version.key, placed.null_version,
-                                                      now_unix_ms, &replaced));
+                                                      now_unix_ms, &outcome.replaced_version_ids));
   META_TRY(sqlite::InsertVersion(db, placed, seq));
   META_TRY(sqlite::ApplyObjectLockOnCommit(db, placed));
   // After InsertVersion, so that only planned shards that ended up elsewhere
   // are queued for GC.
   META_TRY(sqlite::RemovePendingWrite(db, version.version_id, now_unix_ms));
   META_TRY(txn.Commit());
-  return replaced;
+  return outcome;
 }
 
 Status SqliteStore::AbortWrite(const std::string& version_id) {
@@ -599,18 +650,21 @@ Result<UploadListResult> SqliteStore::ListMultipartUploads(const std::string& bu
   });
 }
 
-Result<std::vector<std::string>> SqliteStore::CompleteMultipartUpload(
-    const ObjectVersion& version, const std::vector<std::pair<int, std::string>>& parts) {
+Result<CommitOutcome> SqliteStore::CompleteMultipartUpload(const ObjectVersion& version,
+                                                           const std::vector<std::pair<int, std::string>>& parts,
+                                                           const WriteCondition& condition) {
   META_TRY(sqlite::ValidateVersion(version));
   if (version.kind != VersionKind::kMultipart) {
     return MakeError(Errc::kInvalidArgument, "a completed upload is a version of kind multipart");
   }
   const int64_t now_unix_ms = clock_.NowUnixMs();
-  return Transact(Txn::Mode::kWrite, [&](Db& db) -> Result<std::vector<std::string>> {
+  return Transact(Txn::Mode::kWrite, [&](Db& db) -> Result<CommitOutcome> {
     META_ASSIGN_OR_RETURN(const MultipartUpload upload, sqlite::LoadUpload(db, version.version_id));
     if (upload.bucket != version.bucket || upload.key != version.key) {
       return MakeError(Errc::kInvalidArgument, "upload " + upload.upload_id + " is for another key");
     }
+    // Before anything changes: a failed condition rolls back to nothing.
+    META_TRY(CheckWriteCondition(db, version.bucket, version.key, condition));
     // Read before AdoptParts removes the upload row.
     META_ASSIGN_OR_RETURN(const ObjectLock upload_lock, sqlite::LoadUploadLock(db, upload.upload_id));
     META_ASSIGN_OR_RETURN(const uint64_t size, sqlite::AdoptParts(db, upload.upload_id, parts, now_unix_ms));
@@ -618,17 +672,19 @@ Result<std::vector<std::string>> SqliteStore::CompleteMultipartUpload(
       return MakeError(Errc::kConflict, "the parts hold " + std::to_string(size) + " bytes, not " +
                                             std::to_string(version.size_bytes));
     }
-    std::vector<std::string> replaced;
+    CommitOutcome outcome;
     META_ASSIGN_OR_RETURN(const Versioning versioning, sqlite::LoadBucketVersioning(db, version.bucket));
     ObjectVersion placed = version;
     placed.null_version = versioning != Versioning::kEnabled;
+    outcome.versioning = versioning;
+    outcome.null_version = placed.null_version;
     placed.lock = upload_lock;  // what CreateMultipartUpload asked for
     META_ASSIGN_OR_RETURN(const int64_t seq,
-                          sqlite::MakeRoomForNewVersion(db, version.bucket, version.key,
-                                                        placed.null_version, now_unix_ms, &replaced));
+                          sqlite::MakeRoomForNewVersion(db, version.bucket, version.key, placed.null_version,
+                                                        now_unix_ms, &outcome.replaced_version_ids));
     META_TRY(sqlite::InsertVersion(db, placed, seq));
     META_TRY(sqlite::ApplyObjectLockOnCommit(db, placed));
-    return replaced;
+    return outcome;
   });
 }
 

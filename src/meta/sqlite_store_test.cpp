@@ -132,7 +132,8 @@ TEST_F(MetaStoreTest, BeginCommitGetRoundTrip) {
   EXPECT_ERRC(store_->BeginWrite(PendingFor(version, 10)), Errc::kAlreadyExists);
   auto replaced = store_->CommitObject(version);
   ASSERT_OK(replaced);
-  EXPECT_TRUE(replaced->empty());
+  EXPECT_TRUE(replaced->replaced_version_ids.empty());
+  EXPECT_TRUE(replaced->null_version);
 
   auto got = store_->GetObject("b", "dir/file.txt");
   ASSERT_OK(got);
@@ -193,7 +194,7 @@ TEST_F(MetaStoreTest, OverwriteReturnsReplacedAndQueuesItsShards) {
   ASSERT_OK(store_->BeginWrite(PendingFor(second, 4000)));
   auto replaced = store_->CommitObject(second);
   ASSERT_OK(replaced);
-  EXPECT_EQ(*replaced, std::vector<std::string>{first.version_id});
+  EXPECT_EQ(replaced->replaced_version_ids, std::vector<std::string>{first.version_id});
 
   auto got = store_->GetObject("b", "k");
   ASSERT_OK(got);
@@ -238,6 +239,65 @@ TEST_F(MetaStoreTest, CommitAfterAbortIsRefused) {
   EXPECT_ERRC(store_->CommitObject(version), Errc::kConflict);
   EXPECT_ERRC(store_->GetObject("b", "k"), Errc::kNotFound);
   EXPECT_FALSE(Gc().empty());  // the aborted write's shards are queued
+}
+
+// Conditional writes are decided inside the commit: a writer whose
+// condition no longer holds is aborted there (shards to GC), never committed.
+TEST_F(MetaStoreTest, ConditionalCommitsAreDecidedAtTheCommit) {
+  WriteCondition absent;
+  absent.if_none_match = true;
+  ObjectVersion first = MakeVersion("b", "k", 1);
+  ObjectVersion second = MakeVersion("b", "k", 2);
+  // Both writers began while the key was free...
+  ASSERT_OK(store_->BeginWrite(PendingFor(first, 1)));
+  ASSERT_OK(store_->BeginWrite(PendingFor(second, 1)));
+  auto won = store_->CommitObject(first, absent);
+  ASSERT_OK(won);
+  EXPECT_TRUE(won->null_version);
+  EXPECT_EQ(won->versioning, Versioning::kNeverEnabled);
+  // ...only the first commits; the second is aborted in the same transaction.
+  EXPECT_ERRC(store_->CommitObject(second, absent), Errc::kPreconditionFailed);
+  EXPECT_EQ(store_->GetObject("b", "k")->version_id, first.version_id);
+  std::vector<GcItem> gc = Gc();
+  ASSERT_EQ(gc.size(), 3u);
+  for (const GcItem& item : gc) EXPECT_EQ(item.version_id, second.version_id);
+  EXPECT_ERRC(store_->CommitObject(second), Errc::kConflict);  // no pending write left
+
+  // If-Match: only while the ETag is still the one named.
+  WriteCondition match;
+  match.if_match_etags = {first.etag};
+  ObjectVersion third = MakeVersion("b", "k", 3), fourth = MakeVersion("b", "k", 4);
+  ASSERT_OK(store_->BeginWrite(PendingFor(third, 1)));
+  ASSERT_OK(store_->BeginWrite(PendingFor(fourth, 1)));
+  ASSERT_OK(store_->CommitObject(third, match));
+  EXPECT_ERRC(store_->CommitObject(fourth, match), Errc::kPreconditionFailed);
+  match.if_match_etags = {"*"};
+  ObjectVersion fifth = MakeVersion("b", "gone", 5);
+  ASSERT_OK(store_->BeginWrite(PendingFor(fifth, 1)));
+  EXPECT_ERRC(store_->CommitObject(fifth, match), Errc::kPreconditionFailed);  // no object to match
+
+  // The outcome reports the versioning at the commit.
+  ASSERT_OK(store_->SetBucketVersioning("b", Versioning::kEnabled));
+  ObjectVersion sixth = MakeVersion("b", "k", 6);
+  ASSERT_OK(store_->BeginWrite(PendingFor(sixth, 1)));
+  auto versioned = store_->CommitObject(sixth);
+  ASSERT_OK(versioned);
+  EXPECT_FALSE(versioned->null_version);
+  EXPECT_EQ(versioned->versioning, Versioning::kEnabled);
+}
+
+TEST_F(MetaStoreTest, BucketPolicyIsStoredWithTheBucket) {
+  EXPECT_EQ(store_->GetBucket("b")->policy, "");
+  ASSERT_OK(store_->SetBucketPolicy("b", R"({"Statement":[]})"));
+  EXPECT_EQ(store_->GetBucket("b")->policy, R"({"Statement":[]})");
+  ASSERT_OK(store_->SetBucketPolicy("b", ""));
+  EXPECT_EQ(store_->GetBucket("b")->policy, "");
+  EXPECT_ERRC(store_->SetBucketPolicy("nope", "{}"), Errc::kNotFound);
+  // A bucket deleted and created again starts without a policy.
+  ASSERT_OK(store_->SetBucketPolicy("b", "{}"));
+  ASSERT_OK(store_->DeleteBucket("b"));
+  ASSERT_OK(store_->CreateBucket(Bucket{"b", "bob", "eu", 2}));
+  EXPECT_EQ(store_->GetBucket("b")->policy, "");
 }
 
 TEST_F(MetaStoreTest, GcItemsPageByIdSoUnreachableNodesDoNotStallTheQueue) {
@@ -646,7 +706,7 @@ TEST_F(MetaStoreTest, ConcurrentCommitsStayConsistent) {
           ++failures;
           continue;
         }
-        replaced_count += static_cast<int>(replaced->size());
+        replaced_count += static_cast<int>(replaced->replaced_version_ids.size());
       }
     });
   }

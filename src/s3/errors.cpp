@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "s3/s3.h"
+#include "s3/s3_ops.h"
 
 namespace holdfast::s3 {
 namespace {
@@ -36,11 +37,13 @@ constexpr std::array kStatusByCode = {
     CodeStatus{"InvalidBucketState", 409},
     CodeStatus{"InvalidDigest", 400},
     CodeStatus{"InvalidPart", 400},
+    CodeStatus{"InvalidPartNumber", 416},
     CodeStatus{"InvalidPartOrder", 400},
     CodeStatus{"InvalidRange", 416},
     CodeStatus{"InvalidRequest", 400},
     CodeStatus{"InvalidURI", 400},
     CodeStatus{"KeyTooLongError", 400},
+    CodeStatus{"MalformedPolicy", 400},
     CodeStatus{"MalformedTrailerError", 400},
     CodeStatus{"MalformedXML", 400},
     CodeStatus{"MaxMessageLengthExceeded", 400},
@@ -50,6 +53,7 @@ constexpr std::array kStatusByCode = {
     CodeStatus{"MissingRequestBodyError", 400},
     CodeStatus{"MissingSecurityHeader", 400},
     CodeStatus{"NoSuchBucket", 404},
+    CodeStatus{"NoSuchBucketPolicy", 404},
     CodeStatus{"NoSuchKey", 404},
     CodeStatus{"NoSuchObjectLockConfiguration", 404},
     CodeStatus{"NoSuchUpload", 404},
@@ -109,6 +113,8 @@ S3Error FromError(const Error& error, std::string resource) {
       return MakeS3Error("NoSuchKey", error.message, std::move(resource));
     case Errc::kConflict:
       return MakeS3Error("OperationAborted", error.message, std::move(resource));
+    case Errc::kPreconditionFailed:
+      return MakeS3Error("PreconditionFailed", std::string(kPreconditionFailedMessage), std::move(resource));
     default:
       // The internal message may name files, nodes or SQL; it belongs in the
       // server log, not in a reply to the client.

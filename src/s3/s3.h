@@ -37,7 +37,8 @@ S3Error MakeS3Error(std::string code, std::string message, std::string resource 
 // The S3 error for an internal error that reached the S3 layer unhandled:
 // kUnavailable -> ServiceUnavailable (503), kTooLarge -> EntityTooLarge,
 // kInvalidArgument -> InvalidArgument, kPermission and kLocked -> AccessDenied,
-// kNotFound -> NoSuchKey, kConflict -> OperationAborted, others -> InternalError.
+// kNotFound -> NoSuchKey, kConflict -> OperationAborted, kPreconditionFailed ->
+// PreconditionFailed, others -> InternalError.
 S3Error FromError(const Error& error, std::string resource = {});
 // <?xml ...?><Error><Code/><Message/><Resource/><RequestId/></Error>
 std::string RenderErrorXml(const S3Error& error, std::string_view request_id);
@@ -144,6 +145,17 @@ using SecretLookup = std::function<Result<meta::AccessKey>(const std::string& ac
 std::variant<VerifiedRequest, S3Error> VerifyRequest(const net::Request& request,
                                                      const SecretLookup& lookup,
                                                      int64_t now_unix_ms);
+
+// Whether `request` carries no authentication at all: no Authorization
+// header and none of the query parameters of a presigned URL (SigV4 or
+// SigV2). Such a request is anonymous; the gateway lets it do only what a
+// bucket policy grants to Principal "*". Its payload is what it declares in
+// x-amz-content-sha256 (a SHA-256 is checked like a signed one) or
+// UNSIGNED-PAYLOAD; aws-chunked bodies need a signature and are refused.
+// AccessDenied for a STREAMING-* payload, InvalidArgument for a malformed
+// x-amz-content-sha256.
+bool IsAnonymous(const net::Request& request);
+std::variant<VerifiedRequest, S3Error> AnonymousRequest(const net::Request& request);
 
 // ---- Presigned URLs -----------------------------------------------------------
 inline constexpr int64_t kMaxPresignedExpirySeconds = 604800;  // 7 days, as S3

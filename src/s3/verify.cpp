@@ -277,6 +277,28 @@ S3Error SignatureMismatch() {
                      "provided. Check your key and signing method.");
 }
 
+bool IsAnonymous(const net::Request& request) {
+  if (request.headers.Has("Authorization")) return false;
+  for (std::string_view name : {"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "AWSAccessKeyId",
+                                "Signature"}) {
+    if (QueryHasParameter(request.query, name)) return false;
+  }
+  return true;
+}
+
+std::variant<VerifiedRequest, S3Error> AnonymousRequest(const net::Request& request) {
+  VerifiedRequest anonymous;
+  anonymous.payload_hash = std::string(kUnsignedPayload);
+  if (std::optional<std::string_view> declared = request.headers.Get("x-amz-content-sha256")) {
+    if (declared->starts_with("STREAMING-")) {
+      return MakeS3Error("AccessDenied", "An aws-chunked body needs a signed request");
+    }
+    if (auto error = CheckPayloadHash(*declared)) return *error;
+    anonymous.payload_hash = AsciiLower(*declared);
+  }
+  return anonymous;
+}
+
 std::variant<VerifiedRequest, S3Error> VerifyRequest(const net::Request& request,
                                                      const SecretLookup& lookup,
                                                      int64_t now_unix_ms) {
