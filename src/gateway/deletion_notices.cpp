@@ -193,7 +193,9 @@ Task<void> Issue(GatewayContext& ctx, const Query& query, net::ResponseWriter& o
       co_return;
     }
     }
-    notice.deliveries.push_back(meta::NoticeDelivery{url});
+    meta::NoticeDelivery delivery;
+    delivery.url = url;
+    notice.deliveries.push_back(std::move(delivery));
   }
   notice.notice_id = "notice-" + RandomHex(8);
   notice.issued_unix_ms = ctx.clock.NowUnixMs();

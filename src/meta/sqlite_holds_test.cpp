@@ -177,7 +177,11 @@ TEST_F(HoldsTest, NoticeDeliveriesAreRecorded) {
   notice.issued_unix_ms = 10;
   notice.effective_unix_ms = 100;
   notice.ledger_index = 4;
-  notice.deliveries = {NoticeDelivery{"http://a/"}, NoticeDelivery{"http://b/"}};
+  for (const char* url : {"http://a/", "http://b/"}) {
+    NoticeDelivery delivery;
+    delivery.url = url;
+    notice.deliveries.push_back(delivery);
+  }
   ASSERT_OK(store_->CreateDeletionNotice(notice));
   EXPECT_ERRC(store_->CreateDeletionNotice(notice), Errc::kAlreadyExists);
   ASSERT_OK(store_->RecordNoticeDelivery("dn1", "http://a/", false, "connection refused", 11, 50));
@@ -197,6 +201,26 @@ TEST_F(HoldsTest, NoticeDeliveriesAreRecorded) {
   EXPECT_ERRC(store_->SetNoticeOutcome("dn1", NoticeState::kCancelled, "", 201), Errc::kConflict);
   EXPECT_TRUE(store_->ListDeletionNotices(true)->empty());
   EXPECT_EQ(store_->ListDeletionNotices(false)->front().state, NoticeState::kExecuted);
+}
+
+TEST_F(HoldsTest, DeleteUserDataObeysObjectLockRetention) {
+  Bucket locked{"locked", "alice", "eu", 1};
+  locked.object_lock_enabled = true;
+  ASSERT_OK(store_->CreateBucket(locked));
+  ObjectVersion version = MakeVersion("locked", "k", 7);
+  version.lock.mode = RetentionMode::kCompliance;
+  version.lock.retain_until_unix_ms = clock_.NowUnixMs() + 60'000;
+  Commit(version);
+  Commit(MakeVersion("b", "k", 8));
+  auto refused = store_->DeleteUserData("alice", clock_.NowUnixMs());
+  EXPECT_ERRC(refused, Errc::kLocked);
+  EXPECT_NE(refused.error().message.find("COMPLIANCE"), std::string::npos) << refused.error().message;
+  EXPECT_TRUE(store_->GetObject("b", "k").ok());  // all or nothing
+  EXPECT_EQ(GcCount(), 0);
+  clock_.now_unix_ms += 60'001;  // the retention expires
+  auto deleted = store_->DeleteUserData("alice", clock_.NowUnixMs());
+  ASSERT_OK(deleted);
+  EXPECT_EQ(deleted->buckets, 2);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@ account, and only then deletes everything -- recorded as data_destroyed."""
 import http.server
 import json
 import os
+import subprocess
 import threading
 import time
 import urllib.request
@@ -116,6 +117,16 @@ def test_account_deletion_waits_for_delivery_period_and_holds(cluster):
     assert all(d["error"] for d in deliveries[:-1]) and deliveries[-1]["http_status"] == 204
     destroyed = [e for e in entries if e["kind"] == "data_destroyed" and e.get("notice_id") == notice_id]
     assert len(destroyed) == 1 and destroyed[0]["what"] == "user carol" and destroyed[0]["versions"] == 3
+
+    # Both verifiers accept the log with these entries (docs/ledger.md).
+    exported = os.path.join(cluster.data_dir, "ledger-export")
+    cluster.admin_cli("ledger", "head", "--sign")
+    cluster.admin_cli("ledger", "export", "--out", exported)
+    assert "OK" in subprocess.run([cluster.binary, "ledger", "verify", exported], capture_output=True, text=True,
+                                  check=True, timeout=60).stdout
+    tool = os.path.join(os.path.dirname(__file__), "..", "..", "tools", "ledger_verify.py")
+    assert "OK" in subprocess.run(["/usr/bin/python3", tool, "verify", exported], capture_output=True, text=True,
+                                  check=True, timeout=60).stdout
 
 
 def test_notices_are_checked_and_can_be_cancelled(cluster):
