@@ -155,7 +155,6 @@ class DrainService {
       co_return Status::Ok();
     }
     const ShardRebuild rebuild = *own;
-    plan.rebuilds = {rebuild};
     // Copy from the draining node itself while it answers.
     auto source = std::find_if(views.begin(), views.end(),
                                [&](const NodeView& v) { return v.record.id == node_id; });
@@ -173,30 +172,13 @@ class DrainService {
   }
 
   Task<bool> CopyVerifyRecord(meta::ObjectVersion version, RepairPlan plan, ShardRebuild rebuild) {
-    auto outcome = co_await RebuildShards(ctx_, version, plan, &limiter_);
-    if (!outcome || outcome->committed.empty()) {
-      std::string why = outcome ? "no node took the copy" : outcome.error().message;
-      Block(version, rebuild.shard_index, rebuild.from_node_id, "copying it failed: " + why);
+    auto moved = co_await MoveShardCopy(ctx_, version, plan, rebuild, &limiter_);
+    if (!moved) {
+      // A conflict means the shard changed meanwhile: nothing to report.
+      if (moved.error().code != Errc::kConflict) Block(version, rebuild.shard_index, rebuild.from_node_id, moved.error().message);
       co_return false;
     }
-    Status verified = co_await VerifyShardCopy(ctx_, version, rebuild.shard_index, rebuild.to_node_id);
-    if (!verified) {
-      Block(version, rebuild.shard_index, rebuild.from_node_id,
-            "the copy on node " + rebuild.to_node_id + " failed verification: " + verified.error().message);
-      co_return false;
-    }
-    std::vector<meta::ShardMove> moves{meta::ShardMove{version.version_id, rebuild.shard_index,
-                                                       rebuild.from_node_id, rebuild.to_node_id,
-                                                       meta::ShardState::kOk}};
-    auto applied = co_await net::RunBlocking(ctx_.blocking_pool,
-                                             [&] { return ctx_.store.MoveShards(moves); });
-    if (!applied) {
-      Block(version, rebuild.shard_index, rebuild.from_node_id,
-            "cannot record the new copy: " + applied.error().message);
-      co_return false;
-    }
-    if (*applied == 0) co_return false;  // changed meanwhile; MoveShards left nothing behind
-    ctx_.drain_stats.AddMoved(outcome->bytes_written, ctx_.clock.MonotonicMs());
+    ctx_.drain_stats.AddMoved(*moved, ctx_.clock.MonotonicMs());
     HF_LOG_DEBUG("drain: moved shard {} of {} from {} to {}", rebuild.shard_index, version.version_id,
                  rebuild.from_node_id, rebuild.to_node_id);
     co_return true;

@@ -400,4 +400,30 @@ Task<void> Pace(GatewayContext& ctx, RateLimiter* limiter, uint64_t bytes) {
   if (wait_ms > 0) co_await net::SleepFor(std::chrono::milliseconds(wait_ms));
 }
 
+Task<Result<uint64_t>> MoveShardCopy(GatewayContext& ctx, meta::ObjectVersion version, RepairPlan plan,
+                                     ShardRebuild rebuild, RateLimiter* limiter) {
+  plan.rebuilds = {rebuild};
+  auto outcome = co_await RebuildShards(ctx, version, plan, limiter);
+  if (!outcome || outcome->committed.empty()) {
+    std::string why = outcome ? "no node took the copy" : outcome.error().message;
+    co_return MakeError(Errc::kUnavailable, "copying it failed: " + why);
+  }
+  Status verified = co_await VerifyShardCopy(ctx, version, rebuild.shard_index, rebuild.to_node_id);
+  if (!verified) {
+    // Nothing records the bad copy: a move that cannot apply (no node has
+    // this id: it is not a valid label) queues the written copy for GC.
+    std::vector<meta::ShardMove> discard{meta::ShardMove{version.version_id, rebuild.shard_index, "(unrecorded)",
+                                                         rebuild.to_node_id, meta::ShardState::kOk}};
+    (void)co_await net::RunBlocking(ctx.blocking_pool, [&] { return ctx.store.MoveShards(discard); });
+    co_return MakeError(Errc::kCorrupt, "the copy on node " + rebuild.to_node_id +
+                                            " failed verification: " + verified.error().message);
+  }
+  std::vector<meta::ShardMove> moves{meta::ShardMove{version.version_id, rebuild.shard_index, rebuild.from_node_id,
+                                                     rebuild.to_node_id, meta::ShardState::kOk}};
+  auto applied = co_await net::RunBlocking(ctx.blocking_pool, [&] { return ctx.store.MoveShards(moves); });
+  if (!applied) co_return MakeError(Errc::kIo, "cannot record the new copy: " + applied.error().message);
+  if (*applied == 0) co_return MakeError(Errc::kConflict, "the catalogue changed meanwhile");
+  co_return outcome->bytes_written;
+}
+
 }  // namespace holdfast::gateway

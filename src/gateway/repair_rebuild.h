@@ -64,6 +64,20 @@ net::Task<Status> VerifyBlocks(GatewayContext& context, std::string endpoint, st
 net::Task<Status> VerifyShardCopy(GatewayContext& context, meta::ObjectVersion version,
                                   int shard_index, std::string node_id);
 
+// Moves one committed shard copy (drain, rebalance): writes shard
+// rebuild.shard_index of `version` to rebuild.to_node_id from `plan.sources`
+// (put the shard's own index first to copy it rather than decode it), has
+// the new node verify it (VerifyShardCopy), then records it there with a
+// compare-and-set from rebuild.from_node_id; the old copy goes to GC.
+// Returns the bytes written. kConflict when the catalogue changed meanwhile
+// (nothing is left behind); any other error says what failed, in words fit
+// for an operator ("copying it failed: ...", "the copy on node X failed
+// verification: ...", "cannot record the new copy: ..."). A copy that was
+// written but is not recorded is queued for GC. The caller holds the copy's
+// ShardCopyLocks entry at the target.
+net::Task<Result<uint64_t>> MoveShardCopy(GatewayContext& context, meta::ObjectVersion version, RepairPlan plan,
+                                          ShardRebuild rebuild, RateLimiter* limiter);
+
 // Waits as long as `limiter` asks before `bytes` may flow.
 net::Task<void> Pace(GatewayContext& context, RateLimiter* limiter, uint64_t bytes);
 
