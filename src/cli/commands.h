@@ -23,6 +23,7 @@ void AddDrillCommand(CLI::App& app, Action* run);
 void AddDrainCommands(CLI::App& app, Action* run);  // drain_command.cpp
 void AddRecoverCommand(CLI::App& app, Action* run);  // recover_command.cpp
 void AddHoldCommand(CLI::App& app, Action* run);     // hold_command.cpp
+void AddRebalanceCommand(CLI::App& app, Action* run);  // rebalance_command.cpp
 // `holdfast deletion-notice ...` and `holdfast user webhook ...`; call after AddUserCommand.
 void AddDeletionNoticeCommand(CLI::App& app, Action* run);  // notice_command.cpp
 

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   holdfast::cli::AddDrainCommands(app, &run);
   holdfast::cli::AddRecoverCommand(app, &run);
   holdfast::cli::AddHoldCommand(app, &run);
+  holdfast::cli::AddRebalanceCommand(app, &run);
   holdfast::cli::AddStatusCommand(app, &run);
   holdfast::cli::AddUserCommand(app, &run);
   holdfast::cli::AddDeletionNoticeCommand(app, &run);  // after AddUserCommand

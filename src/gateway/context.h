@@ -74,6 +74,7 @@ class GatewayContext {
   const GatewaySettings settings;
   RepairStats repair_stats;       // written by repair, read by the status endpoint
   DrainStats drain_stats;         // written by drain, read by status and metrics
+  RebalanceStats rebalance_stats;  // gateway/rebalance.h
   ShardCopyLocks shard_copy_locks;  // GC and repair, see repair_state.h
   ScrubReportStats scrub_reports;   // nodes' corrupt-shard reports, see scrub_reports.h
   BucketPolicyCache bucket_policies;  // parsed bucket policies, see policy_cache.h

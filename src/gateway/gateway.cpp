@@ -14,6 +14,7 @@
 #include "gateway/deletion_notices.h"
 #include "gateway/drain.h"
 #include "gateway/meta_backup.h"
+#include "gateway/rebalance.h"
 #include "gateway/ledger_api.h"
 #include "gateway/repair.h"
 #include "gateway/s3_api.h"
@@ -81,6 +82,7 @@ class GatewayImpl final : public Gateway {
                           boost::asio::detached);
     boost::asio::co_spawn(io_.context(0), RunDrain(context_, stopping_), boost::asio::detached);
     boost::asio::co_spawn(io_.context(0), RunDeletionNotices(context_, stopping_), boost::asio::detached);
+    boost::asio::co_spawn(io_.context(0), RunRebalance(context_, stopping_), boost::asio::detached);
     boost::asio::co_spawn(io_.context(0), RunMetadataBackup(context_, stopping_), boost::asio::detached);
     return Status::Ok();
   }

@@ -114,4 +114,59 @@ void ShardCopyLocks::Unlock(const std::string& version_id, int shard_index,
   held_.erase(Key(version_id, shard_index, node_id));
 }
 
+bool RebalanceStats::Request(bool dry_run) {
+  std::lock_guard lock(mutex_);
+  if (progress_.requested || progress_.running) return false;
+  progress_.requested = true;
+  progress_.dry_run = dry_run;
+  return true;
+}
+
+std::optional<bool> RebalanceStats::Start(int64_t now_unix_ms) {
+  std::lock_guard lock(mutex_);
+  if (!progress_.requested) return std::nullopt;
+  RebalanceProgress next;
+  next.running = true;
+  next.dry_run = progress_.dry_run;
+  next.runs = progress_.runs;
+  next.finished_unix_ms = progress_.finished_unix_ms;
+  next.started_unix_ms = now_unix_ms;
+  progress_ = next;
+  return progress_.dry_run;
+}
+
+void RebalanceStats::Scanned(uint64_t versions) {
+  std::lock_guard lock(mutex_);
+  progress_.versions_scanned += versions;
+}
+
+void RebalanceStats::Misplaced() {
+  std::lock_guard lock(mutex_);
+  ++progress_.shards_misplaced;
+}
+
+void RebalanceStats::Moved(uint64_t bytes) {
+  std::lock_guard lock(mutex_);
+  ++progress_.shards_moved;
+  progress_.bytes_moved += bytes;
+}
+
+void RebalanceStats::Skipped(std::string why) {
+  std::lock_guard lock(mutex_);
+  ++progress_.shards_skipped;
+  progress_.last_skip = std::move(why);
+}
+
+void RebalanceStats::Finish(int64_t now_unix_ms) {
+  std::lock_guard lock(mutex_);
+  progress_.running = false;
+  ++progress_.runs;
+  progress_.finished_unix_ms = now_unix_ms;
+}
+
+RebalanceProgress RebalanceStats::Snapshot() const {
+  std::lock_guard lock(mutex_);
+  return progress_;
+}
+
 }  // namespace holdfast::gateway

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -107,6 +108,41 @@ class DrainStats {
   std::vector<BlockedMove> blocked_last_pass_;
   std::vector<BlockedMove> blocked_this_pass_;
   mutable ThroughputMeter meter_;
+};
+
+// A rebalance (gateway/rebalance.h): requested by the operator, run by the
+// rebalance loop, watched through the admin API.
+struct RebalanceProgress {
+  bool requested = false;  // asked for, not started yet
+  bool running = false;
+  bool dry_run = false;    // count what would move, move nothing
+  uint64_t runs = 0;       // completed
+  int64_t started_unix_ms = 0;
+  int64_t finished_unix_ms = 0;     // of the latest completed run
+  uint64_t versions_scanned = 0;
+  uint64_t shards_misplaced = 0;    // not on the node placement would choose today
+  uint64_t shards_moved = 0;
+  uint64_t bytes_moved = 0;
+  uint64_t shards_skipped = 0;      // misplaced but not movable now (see last_skip)
+  std::string last_skip;
+};
+
+class RebalanceStats {
+ public:
+  // False (and nothing changes) while a run is requested or running.
+  bool Request(bool dry_run);
+  // Starts the requested run, if any: counters reset. Returns its dry_run.
+  std::optional<bool> Start(int64_t now_unix_ms);
+  void Scanned(uint64_t versions);
+  void Misplaced();
+  void Moved(uint64_t bytes);
+  void Skipped(std::string why);
+  void Finish(int64_t now_unix_ms);
+  RebalanceProgress Snapshot() const;
+
+ private:
+  mutable std::mutex mutex_;
+  RebalanceProgress progress_;
 };
 
 // Names one shard copy: shard `shard_index` of a version at one node. GC

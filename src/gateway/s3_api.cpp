@@ -9,6 +9,7 @@
 #include "gateway/deletion_notices.h"
 #include "gateway/drain.h"
 #include "gateway/holds.h"
+#include "gateway/rebalance.h"
 #include "gateway/recover.h"
 #include "gateway/operations.h"
 #include "gateway/s3_request.h"
@@ -151,6 +152,10 @@ class GatewayHandler {
     }
     if (IsDeletionNoticePath(http.path)) {  // deletion with notice: gateway/deletion_notices.h
       co_await HandleDeletionNotices(ctx_, http, out);
+      co_return;
+    }
+    if (http.path == kRebalancePath) {  // evening out old objects: gateway/rebalance.h
+      co_await HandleRebalance(ctx_, http, out);
       co_return;
     }
     if (http.path == kHoldsPath) {  // preservation holds: gateway/holds.h

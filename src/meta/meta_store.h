@@ -545,6 +545,10 @@ class MetaStore {
   // away from a node, the old node's copy is queued for GC. kNotFound.
   virtual Status SetShardState(const std::string& version_id, int shard_index,
                                const std::string& node_id, ShardState state) = 0;
+  // Ids of the version rows that own shards (objects and multipart parts),
+  // in id order, strictly after `after` ("" for the first page): a walk of
+  // the whole catalogue one primary-key range at a time (rebalance).
+  virtual Result<std::vector<std::string>> ShardedVersionIds(const std::string& after, int limit) = 0;
   // Versions with at least one shard not kOk, fewest healthy shards first.
   virtual Result<std::vector<std::string>> UnderProtectedVersions(int limit) = 0;
   // The committed version with this id (whatever its key), with its shards.

@@ -121,6 +121,7 @@ class SqliteStore final : public MetaStore {
                                              int limit) override;
   Status SetShardState(const std::string& version_id, int shard_index, const std::string& node_id,
                        ShardState state) override;
+  Result<std::vector<std::string>> ShardedVersionIds(const std::string& after, int limit) override;
   Result<std::vector<std::string>> UnderProtectedVersions(int limit) override;
   Result<ObjectVersion> GetVersion(const std::string& version_id) override;
   Result<int> MoveShards(const std::vector<ShardMove>& moves) override;
@@ -759,6 +760,22 @@ Status SqliteStore::SetShardState(const std::string& version_id, int shard_index
     update.BindText(1, version_id).BindInt(2, shard_index).BindText(3, node_id);
     update.BindText(4, sqlite::ShardStateText(state));
     return update.Run();
+  });
+}
+
+Result<std::vector<std::string>> SqliteStore::ShardedVersionIds(const std::string& after, int limit) {
+  META_TRY(CheckLimit(limit));
+  return Transact(Txn::Mode::kRead, [&](Db& db) -> Result<std::vector<std::string>> {
+    Stmt stmt = db.Prepare(
+        "SELECT version_id FROM object_versions WHERE version_id > ?1 AND kind IN ('object', 'part') "
+        "ORDER BY version_id LIMIT ?2");
+    stmt.BindText(1, after).BindInt(2, limit);
+    std::vector<std::string> ids;
+    while (true) {
+      META_ASSIGN_OR_RETURN(const bool has_row, stmt.Step());
+      if (!has_row) return ids;
+      ids.push_back(stmt.ColumnText(0));
+    }
   });
 }
 
