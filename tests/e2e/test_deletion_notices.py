@@ -163,3 +163,24 @@ def test_notices_are_checked_and_can_be_cancelled(cluster):
         assert dave.get_object(Bucket="daves", Key="k")["Body"].read() == b"keep me"
     finally:
         receiver.stop()
+
+
+def test_a_provider_notice_waits_for_the_drain(cluster):
+    receiver = Receiver(free_port())
+    receiver.start()
+    try:
+        issued = json.loads(cluster.admin_cli(
+            "deletion-notice", "issue", "--provider", "provider-c", "--reason", "contract ends",
+            "--issued-by", "ops", "--notify", f"http://127.0.0.1:{receiver.port}/", "--json").stdout)
+        notice_id = issued["notice"]["id"]
+        wait_for(lambda: receiver.bodies and receiver.bodies[-1]["scope"] == "provider", 30, "delivery")
+        # Delivered and due, but the provider still holds data: it waits and says why.
+        wait_for(lambda: "drain it" in notice(cluster, notice_id)["outcome"], 30, "the notice to wait for a drain")
+        assert notice(cluster, notice_id)["state"] == "waiting"
+        cluster.admin_cli("deletion-notice", "cancel", notice_id, "--by", "ops", "--reason", "contract renewed")
+        assert notice(cluster, notice_id)["state"] == "cancelled"
+    finally:
+        receiver.stop()
+    unknown = cluster.admin_cli("deletion-notice", "issue", "--provider", "nowhere", "--reason", "r",
+                                "--issued-by", "ops", "--notify", "http://127.0.0.1:9/", check=False)
+    assert unknown.returncode != 0 and "no registered node belongs to provider nowhere" in unknown.stderr
