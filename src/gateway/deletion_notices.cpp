@@ -20,6 +20,7 @@ using net::Task;
 constexpr std::chrono::milliseconds kPassInterval{500};
 constexpr std::chrono::milliseconds kDeliveryTimeout{5000};
 constexpr int64_t kMaxRetryDelayMs = 3'600'000;
+constexpr std::chrono::milliseconds kBlockedRetry{2000};
 
 using Query = std::vector<std::pair<std::string, std::string>>;
 
@@ -105,21 +106,17 @@ Task<void> Issue(GatewayContext& ctx, const Query& query, net::ResponseWriter& o
   notice.reason = Param(query, "reason");
   notice.issued_by = Param(query, "issued-by");
   if (notice.scope != "user" && notice.scope != "provider") {
-    {
-      co_await Fail(out, 400, "scope must be user or provider; got '" + notice.scope + "'");
-      co_return;
-    }
+    co_await Fail(out, 400, "scope must be user or provider; got '" + notice.scope + "'");
+    co_return;
   }
   if (notice.target.empty() || notice.reason.empty() || notice.issued_by.empty()) {
-    {
-      co_await Fail(out, 400, "a deletion notice needs target, reason and issued-by");
-      co_return;
-    }
+    co_await Fail(out, 400, "a deletion notice needs target, reason and issued-by");
+    co_return;
   }
   if (ctx.ledger == nullptr) {
-      co_await Fail(out, 500, "this gateway has no notice ledger");
-      co_return;
-    }
+    co_await Fail(out, 500, "this gateway has no notice ledger");
+    co_return;
+  }
   int64_t wait_ms = ctx.settings.deletion_notice_min_wait.count();
   if (const std::string wait = Param(query, "wait-s"); !wait.empty()) {
     int64_t seconds = -1;
@@ -128,17 +125,13 @@ Task<void> Issue(GatewayContext& ctx, const Query& query, net::ResponseWriter& o
     } catch (const std::exception&) {
     }
     if (seconds < 0 || seconds > (int64_t{1} << 32)) {
-      {
       co_await Fail(out, 400, "wait-s must be a number of seconds; got '" + wait + "'");
       co_return;
     }
-    }
     if (seconds * 1000 < wait_ms) {
-      {
       co_await Fail(out, 400, "wait-s " + wait + " is shorter than this gateway's minimum waiting period of " +
-                                            std::to_string(wait_ms / 1000) + " s");
+                                  std::to_string(wait_ms / 1000) + " s");
       co_return;
-    }
     }
     wait_ms = seconds * 1000;
   }
@@ -156,16 +149,12 @@ Task<void> Issue(GatewayContext& ctx, const Query& query, net::ResponseWriter& o
       co_return;
     }
     if (owned->empty() && recipients.empty()) {
-      {
       co_await Fail(out, 404, "no user " + notice.target + " (no bucket and no webhook endpoint)");
       co_return;
     }
-    }
   } else if (ctx.cluster.NodesOf(meta::DrainScope::kProvider, notice.target).empty()) {
-    {
-      co_await Fail(out, 404, "no registered node belongs to provider " + notice.target);
-      co_return;
-    }
+    co_await Fail(out, 404, "no registered node belongs to provider " + notice.target);
+    co_return;
   }
   for (const auto& [k, v] : query) {
     if (k == "notify") recipients.push_back(v);
@@ -188,10 +177,8 @@ Task<void> Issue(GatewayContext& ctx, const Query& query, net::ResponseWriter& o
   for (const std::string& url : recipients) {
     std::string endpoint, target;
     if (!SplitUrl(url, &endpoint, &target)) {
-      {
       co_await Fail(out, 400, "recipient '" + url + "' is not an http:// URL");
       co_return;
-    }
     }
     meta::NoticeDelivery delivery;
     delivery.url = url;
@@ -208,15 +195,15 @@ Task<void> Issue(GatewayContext& ctx, const Query& query, net::ResponseWriter& o
     return ctx.ledger->AppendWithReceipt(ledger::EntryKind::kDeletionNotice, fields);
   });
   if (!receipt) {
-      co_await Fail(out, 500, "cannot record the notice in the ledger: " + receipt.error().message);
-      co_return;
-    }
+    co_await Fail(out, 500, "cannot record the notice in the ledger: " + receipt.error().message);
+    co_return;
+  }
   notice.ledger_index = receipt->appended.entry.index;
   Status created = co_await net::RunBlocking(ctx.blocking_pool, [&] { return ctx.store.CreateDeletionNotice(notice); });
   if (!created) {
-      co_await Fail(out, 500, created.error().message);
-      co_return;
-    }
+    co_await Fail(out, 500, created.error().message);
+    co_return;
+  }
   HF_LOG_INFO("deletion notice {} issued by {} for {} {}: effective in {} s, {} recipient(s)", notice.notice_id,
               notice.issued_by, notice.scope, notice.target, wait_ms / 1000, recipients.size());
   json body = {{"notice", NoticeJson(notice)}, {"receipt", ledger::ReceiptToJson(*receipt)}};
@@ -226,9 +213,9 @@ Task<void> Issue(GatewayContext& ctx, const Query& query, net::ResponseWriter& o
 Task<void> List(GatewayContext& ctx, net::ResponseWriter& out) {
   auto notices = co_await net::RunBlocking(ctx.blocking_pool, [&] { return ctx.store.ListDeletionNotices(false); });
   if (!notices) {
-      co_await Fail(out, 500, notices.error().message);
-      co_return;
-    }
+    co_await Fail(out, 500, notices.error().message);
+    co_return;
+  }
   json list = json::array();
   for (const meta::DeletionNotice& notice : *notices) list.push_back(NoticeJson(notice));
   json body = {{"notices", list}};
@@ -240,10 +227,8 @@ Task<void> Cancel(GatewayContext& ctx, const Query& query, net::ResponseWriter& 
   const std::string by = Param(query, "by");
   const std::string reason = Param(query, "reason");
   if (id.empty() || by.empty() || reason.empty()) {
-    {
-      co_await Fail(out, 400, "cancelling a notice needs id, by and reason");
-      co_return;
-    }
+    co_await Fail(out, 400, "cancelling a notice needs id, by and reason");
+    co_return;
   }
   const std::string outcome = "cancelled by " + by + ": " + reason;
   const int64_t now = ctx.clock.NowUnixMs();
@@ -251,9 +236,9 @@ Task<void> Cancel(GatewayContext& ctx, const Query& query, net::ResponseWriter& 
     return ctx.store.SetNoticeOutcome(id, meta::NoticeState::kCancelled, outcome, now);
   });
   if (!cancelled) {
-      co_await Fail(out, AdminHttpCode(cancelled.error().code), cancelled.error().message);
-      co_return;
-    }
+    co_await Fail(out, AdminHttpCode(cancelled.error().code), cancelled.error().message);
+    co_return;
+  }
   HF_LOG_INFO("deletion notice {} {}", id, outcome);
   json body = {{"cancelled", id}, {"outcome", outcome}};
   co_await SendAdminJson(out, 200, body.dump());
@@ -264,16 +249,14 @@ Task<void> HandleWebhooks(GatewayContext& ctx, const net::Request& http, const Q
   const std::string user = Param(query, "user");
   const std::string url = Param(query, "url");
   if (user.empty()) {
-      co_await Fail(out, 400, "user is required");
-      co_return;
-    }
+    co_await Fail(out, 400, "user is required");
+    co_return;
+  }
   if (http.method != "GET") {
     std::string endpoint, target;
     if (!SplitUrl(url, &endpoint, &target)) {
-      {
       co_await Fail(out, 400, "url must be an http:// URL; got '" + url + "'");
       co_return;
-    }
     }
     Status changed = co_await net::RunBlocking(ctx.blocking_pool, [&] {
       return http.method == "POST" ? ctx.store.AddUserWebhook(user, url) : ctx.store.RemoveUserWebhook(user, url);
@@ -285,9 +268,9 @@ Task<void> HandleWebhooks(GatewayContext& ctx, const net::Request& http, const Q
   }
   auto hooks = co_await net::RunBlocking(ctx.blocking_pool, [&] { return ctx.store.UserWebhooks(user); });
   if (!hooks) {
-      co_await Fail(out, 500, hooks.error().message);
-      co_return;
-    }
+    co_await Fail(out, 500, hooks.error().message);
+    co_return;
+  }
   json body = {{"user", user}, {"webhooks", *hooks}};
   co_await SendAdminJson(out, 200, body.dump());
 }
@@ -350,7 +333,10 @@ Task<Execution> Execute(GatewayContext& ctx, const meta::DeletionNotice& notice)
   Execution result;
   const int64_t now = ctx.clock.NowUnixMs();
   if (notice.scope == "user") {
-    auto deleted = co_await net::RunBlocking(ctx.blocking_pool, [&] { return ctx.store.DeleteUserData(notice.target, now); });
+    // The store marks the notice executed in the same transaction, so a
+    // cancel that lands meanwhile wins or loses as a whole.
+    auto deleted = co_await net::RunBlocking(
+        ctx.blocking_pool, [&] { return ctx.store.DeleteUserData(notice.target, now, notice.notice_id); });
     if (!deleted) {
       result.outcome = "waiting: " + deleted.error().message;
       co_return result;
@@ -364,7 +350,7 @@ Task<Execution> Execute(GatewayContext& ctx, const meta::DeletionNotice& notice)
   }
   const std::vector<std::string> nodes = ctx.cluster.NodesOf(meta::DrainScope::kProvider, notice.target);
   auto left = co_await net::RunBlocking(ctx.blocking_pool, [&] {
-    return ctx.store.RetireDrain(meta::DrainScope::kProvider, notice.target, nodes, now);
+    return ctx.store.RetireDrain(meta::DrainScope::kProvider, notice.target, nodes, now, notice.notice_id);
   });
   if (!left) {
     result.outcome = "waiting: " + left.error().message;
@@ -384,7 +370,7 @@ Task<Execution> Execute(GatewayContext& ctx, const meta::DeletionNotice& notice)
   co_return result;
 }
 
-Task<void> RunOnce(GatewayContext& ctx, net::ConnectionPool& pool) {
+Task<void> RunOnce(GatewayContext& ctx, net::ConnectionPool& pool, std::map<std::string, int64_t>* blocked_until) {
   auto notices = co_await net::RunBlocking(ctx.blocking_pool, [&] { return ctx.store.ListDeletionNotices(true); });
   if (!notices) {
     HF_LOG_ERROR("deletion notices: cannot read them: {}", notices.error().message);
@@ -398,8 +384,16 @@ Task<void> RunOnce(GatewayContext& ctx, net::ConnectionPool& pool) {
       if (delivery.next_attempt_unix_ms <= ctx.clock.NowUnixMs()) co_await Deliver(ctx, pool, notice, delivery);
     }
     if (!all_delivered || ctx.clock.NowUnixMs() < notice.effective_unix_ms) continue;
+    // A notice a hold or retention blocks is tried again every
+    // kBlockedRetry, not every pass: each try is a whole account's
+    // transaction, rolled back.
+    if (auto next = blocked_until->find(notice.notice_id);
+        next != blocked_until->end() && ctx.clock.MonotonicMs() < next->second) {
+      continue;
+    }
     Execution execution = co_await Execute(ctx, notice);
     if (!execution.done) {
+      (*blocked_until)[notice.notice_id] = ctx.clock.MonotonicMs() + kBlockedRetry.count();
       if (execution.outcome != notice.outcome) {
         HF_LOG_WARN("deletion notice {} is due but {}", notice.notice_id, execution.outcome);
         const std::string outcome = execution.outcome;
@@ -409,12 +403,7 @@ Task<void> RunOnce(GatewayContext& ctx, net::ConnectionPool& pool) {
       }
       continue;
     }
-    const int64_t now = ctx.clock.NowUnixMs();
-    const std::string outcome = execution.outcome;
-    Status finished = co_await net::RunBlocking(ctx.blocking_pool, [&] {
-      return ctx.store.SetNoticeOutcome(notice.notice_id, meta::NoticeState::kExecuted, outcome, now);
-    });
-    if (!finished) HF_LOG_ERROR("deletion notice {}: cannot record its execution: {}", notice.notice_id, finished.error().message);
+    const std::string outcome = execution.outcome;  // recorded by the store with the execution
     json fields = execution.destroyed;
     fields["what"] = notice.scope + " " + notice.target;
     fields["reason"] = "deletion notice " + notice.notice_id + " (ledger entry " + std::to_string(notice.ledger_index) +
@@ -435,35 +424,32 @@ Task<void> HandleDeletionNotices(GatewayContext& ctx, const net::Request& http, 
   const Query query = ParseParams(http);
   if (http.path == kWebhooksPath) {
     if (http.method != "GET" && http.method != "POST" && http.method != "DELETE") {
-      {
       co_await Fail(out, 405, "use GET, POST (add) or DELETE (remove) on " + http.path);
       co_return;
     }
-    }
-    {
-      co_await HandleWebhooks(ctx, http, query, out);
-      co_return;
-    }
+    co_await HandleWebhooks(ctx, http, query, out);
+    co_return;
   }
   if (http.method == "POST") {
-      co_await Issue(ctx, query, out);
-      co_return;
-    }
+    co_await Issue(ctx, query, out);
+    co_return;
+  }
   if (http.method == "GET") {
-      co_await List(ctx, out);
-      co_return;
-    }
+    co_await List(ctx, out);
+    co_return;
+  }
   if (http.method == "DELETE") {
-      co_await Cancel(ctx, query, out);
-      co_return;
-    }
+    co_await Cancel(ctx, query, out);
+    co_return;
+  }
   co_await Fail(out, 405, "use POST (issue), GET (list) or DELETE (cancel) on " + http.path);
 }
 
 Task<void> RunDeletionNotices(GatewayContext& ctx, const std::atomic<bool>& stopping) {
   net::ConnectionPool pool(kDeliveryTimeout, 1);
+  std::map<std::string, int64_t> blocked_until;  // notice id -> monotonic ms of the next try
   while (!stopping) {
-    if (ctx.ledger != nullptr) co_await RunOnce(ctx, pool);
+    if (ctx.ledger != nullptr) co_await RunOnce(ctx, pool, &blocked_until);
     co_await net::SleepFor(kPassInterval);
   }
 }

@@ -74,8 +74,12 @@ class Rebalancer {
       return std::any_of(repair_nodes.begin(), repair_nodes.end(),
                          [&](const RepairNode& n) { return n.id == node_id && n.readable && !n.lost; });
     };
+    auto placeable = [&](const std::string& node_id) {
+      return std::any_of(nodes.begin(), nodes.end(), [&](const placement::NodeInfo& n) { return n.id == node_id; });
+    };
     for (const meta::ShardLocation& shard : version->shards) {
       if (shard.state != meta::ShardState::kOk || !readable(shard.node_id)) co_return;  // repair's business
+      if (!placeable(shard.node_id)) co_return;  // on a draining node: the drain's business
     }
     placement::Layout layout;
     layout.data_shard_count = version->data_shard_count;

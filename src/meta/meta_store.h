@@ -693,8 +693,11 @@ class MetaStore {
   // keys, webhooks and settings, in one transaction: every version passes the
   // removal guard, so one held or retained version refuses all of it (kLocked
   // naming it, nothing changed). kConflict while a write is in flight in one
-  // of its buckets.
-  virtual Result<UserDataDeletion> DeleteUserData(const std::string& user_id, int64_t now_unix_ms) = 0;
+  // of its buckets, or when `notice_id` (the deletion notice executing) is
+  // given and no longer waiting; that notice is marked executed in the same
+  // transaction, so a cancel and an execution never both win.
+  virtual Result<UserDataDeletion> DeleteUserData(const std::string& user_id, int64_t now_unix_ms,
+                                                  const std::string& notice_id = "") = 0;
   // Whether the shard copy (version_id, shard_index) on node_id may be
   // deleted from that node now: kConflict if the catalogue records the
   // committed shard there (the live copy, or a write in flight plans it
@@ -740,9 +743,12 @@ class MetaStore {
   // for those nodes (their disks are about to be wiped). Returns what is
   // still there: non-empty means refused and nothing changed. kNotFound if
   // the scope is not draining; retiring a retired scope again is a no-op.
+  // With a notice id (a provider deletion notice executing), that notice
+  // must be waiting (kConflict otherwise) and is marked executed in the same
+  // transaction.
   virtual Result<NodeContents> RetireDrain(DrainScope scope, const std::string& name,
-                                           const std::vector<std::string>& node_ids,
-                                           int64_t now_unix_ms) = 0;
+                                           const std::vector<std::string>& node_ids, int64_t now_unix_ms,
+                                           const std::string& notice_id = "") = 0;
 
   // --- The notice ledger (schema v5). Append-only: nothing here rewrites or
   // removes an entry, a subtree or a tree head.

@@ -143,6 +143,22 @@ Status CheckRetireAllowed(Db& db, DrainScope scope, const std::string& name) {
                 " is a preservation order on provider " + provider + "; release it first");
 }
 
+Status RecordHeldDeparture(Db& db, const std::string& version_id, const std::string& from_node_id) {
+  for (const char* sql : {R"sql(
+INSERT OR IGNORE INTO hold_versions (version_id, hold_id)
+SELECT ?1, h.hold_id FROM holds AS h JOIN nodes AS n ON n.provider = h.target
+WHERE n.id = ?2 AND h.scope = 'provider' AND h.released_unix_ms = 0)sql",
+                          R"sql(
+INSERT OR IGNORE INTO hold_versions (version_id, hold_id)
+SELECT p.owner_id, h.hold_id FROM object_parts AS p, holds AS h JOIN nodes AS n ON n.provider = h.target
+WHERE p.part_version_id = ?1 AND n.id = ?2 AND h.scope = 'provider' AND h.released_unix_ms = 0)sql"}) {
+    Stmt stmt = db.Prepare(sql);
+    stmt.BindText(1, version_id).BindText(2, from_node_id);
+    META_TRY(stmt.Run());
+  }
+  return Status::Ok();
+}
+
 Result<Hold> InsertHold(Db& db, const Hold& requested) {
   Hold hold = requested;
   hold.released_unix_ms = 0;
@@ -360,7 +376,12 @@ Status UpdateNoticeOutcome(Db& db, const std::string& notice_id, NoticeState sta
   return stmt.Run();
 }
 
-Result<UserDataDeletion> RemoveUserData(Db& db, const std::string& user_id, int64_t now_unix_ms) {
+Status ClaimNotice(Db& db, const std::string& notice_id, const std::string& outcome, int64_t now_unix_ms) {
+  return UpdateNoticeOutcome(db, notice_id, NoticeState::kExecuted, outcome, now_unix_ms);
+}
+
+Result<UserDataDeletion> RemoveUserData(Db& db, const std::string& user_id, int64_t now_unix_ms,
+                                        const std::string& notice_id) {
   UserDataDeletion done;
   std::vector<std::string> buckets;
   {
@@ -412,6 +433,14 @@ Result<UserDataDeletion> RemoveUserData(Db& db, const std::string& user_id, int6
     Stmt stmt = db.Prepare(sql);
     stmt.BindText(1, user_id);
     META_TRY(stmt.Run());
+  }
+  if (!notice_id.empty()) {
+    // A notice cancelled meanwhile refuses the whole deletion.
+    META_TRY(ClaimNotice(db, notice_id,
+                         "deleted user " + user_id + ": " + std::to_string(done.versions) + " version(s), " +
+                             std::to_string(done.bytes) + " bytes, " + std::to_string(done.buckets) +
+                             " bucket(s), " + std::to_string(done.uploads) + " upload(s)",
+                         now_unix_ms));
   }
   return done;
 }

@@ -24,6 +24,11 @@ Status CheckHolds(Db& db, const std::string& version_id, const std::string& buck
 // kLocked while a provider hold covers the provider (or the node's).
 Status CheckRetireAllowed(Db& db, DrainScope scope, const std::string& name);
 
+// A shard of `version_id` leaves `from_node_id` (drain, repair, rebalance):
+// if an active provider hold covers that node's provider, the version (and,
+// for a part, the version it belongs to) stays covered from now on.
+Status RecordHeldDeparture(Db& db, const std::string& version_id, const std::string& from_node_id);
+
 Result<Hold> InsertHold(Db& db, const Hold& hold);
 Result<Hold> MarkHoldReleased(Db& db, const std::string& hold_id, const std::string& released_by,
                               const std::string& reason, int64_t now_unix_ms);
@@ -40,7 +45,12 @@ Status UpdateDelivery(Db& db, const std::string& notice_id, const std::string& u
 Status UpdateNoticeOutcome(Db& db, const std::string& notice_id, NoticeState state, const std::string& outcome,
                            int64_t now_unix_ms);
 
-Result<UserDataDeletion> RemoveUserData(Db& db, const std::string& user_id, int64_t now_unix_ms);
+// MetaStore::DeleteUserData without the transaction. With a notice id, the
+// notice must be waiting and is marked executed in the same transaction.
+Result<UserDataDeletion> RemoveUserData(Db& db, const std::string& user_id, int64_t now_unix_ms,
+                                        const std::string& notice_id);
+// kConflict unless the notice is waiting; then marks it executed with `outcome`.
+Status ClaimNotice(Db& db, const std::string& notice_id, const std::string& outcome, int64_t now_unix_ms);
 Status CheckCopyDeletable(Db& db, const std::string& version_id, int shard_index, const std::string& node_id);
 
 }  // namespace holdfast::meta::sqlite

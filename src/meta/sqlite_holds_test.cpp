@@ -115,15 +115,21 @@ TEST_F(HoldsTest, ProviderHoldFollowsTheDataAndBlocksRetirement) {
   EXPECT_EQ(placed->covered_versions, 1);
   ASSERT_OK(DeleteNull("b", "j"));  // no shard on hetzner
 
-  // A drain moves shard 0 off hetzner: the version stays held.
-  auto moved = store_->MoveShards({ShardMove{VersionId(1), 0, "n0", "n1", ShardState::kOk}});
+  // A drain moves shard 0 off hetzner, to a new node: the version stays held.
+  NodeRecord n3;
+  n3.id = "n3";
+  n3.provider = "ovh";
+  n3.site = "s3";
+  n3.endpoint = "127.0.0.1:1";
+  ASSERT_OK(store_->UpsertNode(n3));
+  auto moved = store_->MoveShards({ShardMove{VersionId(1), 0, "n0", "n3", ShardState::kOk}});
   ASSERT_OK(moved);
   EXPECT_EQ(*moved, 1);
   EXPECT_ERRC(DeleteNull("b", "k"), Errc::kLocked);
   // The copy left on n0 stays while the order holds: GC may not delete
   // anything of a held version, and never the copy the catalogue records.
   EXPECT_ERRC(store_->CheckShardCopyDeletable(VersionId(1), 0, "n0"), Errc::kLocked);
-  EXPECT_ERRC(store_->CheckShardCopyDeletable(VersionId(1), 0, "n1"), Errc::kConflict);
+  EXPECT_ERRC(store_->CheckShardCopyDeletable(VersionId(1), 0, "n3"), Errc::kConflict);
 
   ASSERT_OK(store_->StartDrain(DrainScope::kProvider, "hetzner", 1));
   auto retire = store_->RetireDrain(DrainScope::kProvider, "hetzner", {"n0"}, 2);
@@ -221,6 +227,25 @@ TEST_F(HoldsTest, DeleteUserDataObeysObjectLockRetention) {
   auto deleted = store_->DeleteUserData("alice", clock_.NowUnixMs());
   ASSERT_OK(deleted);
   EXPECT_EQ(deleted->buckets, 2);
+}
+
+TEST_F(HoldsTest, ProviderHoldCoversVersionsWrittenThereLaterAndMovedAway) {
+  ASSERT_OK(store_->PlaceHold(MakeHold("hp", HoldScope::kProvider, "hetzner")));
+  Commit(MakeVersion("b", "later", 9));  // shard 0 on n0 (hetzner), after the hold
+  // Repair rebuilds shard 0 elsewhere: the version stays covered.
+  ASSERT_OK(store_->SetShardState(VersionId(9), 0, "n1", ShardState::kOk));
+  auto refused = DeleteNull("b", "later");
+  EXPECT_ERRC(refused, Errc::kLocked);
+  ASSERT_OK(store_->ReleaseHold("hp", "court", "lifted", clock_.NowUnixMs()));
+  ASSERT_OK(DeleteNull("b", "later"));
+}
+
+TEST_F(HoldsTest, AMoveNeverPutsTwoShardsOfAVersionOnOneNode) {
+  Commit(MakeVersion("b", "k", 1));  // shards 0, 1, 2 on n0, n1, n2
+  auto moved = store_->MoveShards({ShardMove{VersionId(1), 0, "n0", "n1", ShardState::kOk}});
+  ASSERT_OK(moved);
+  EXPECT_EQ(*moved, 0);
+  EXPECT_EQ(store_->GetVersion(VersionId(1))->shards[0].node_id, "n0");
 }
 
 }  // namespace

@@ -318,6 +318,12 @@ constexpr const char* kSchemaV8 = R"sql(
 ALTER TABLE buckets ADD COLUMN policy TEXT NOT NULL DEFAULT '';
 )sql";
 
+// ListHolds counts each provider hold's recorded versions: by hold, not by
+// version (the primary key's order).
+constexpr const char* kSchemaV9 = R"sql(
+CREATE INDEX hold_versions_by_hold ON hold_versions (hold_id);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
@@ -327,6 +333,7 @@ constexpr Migration kMigrations[] = {
     {6, kSchemaV6},
     {7, kSchemaV7},
     {8, kSchemaV8},
+    {9, kSchemaV9},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 

@@ -3,6 +3,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "meta/sqlite_holds.h"
 #include "meta/sqlite_rows.h"
 
 namespace holdfast::meta::sqlite {
@@ -40,8 +41,22 @@ Result<bool> ApplyOne(Db& db, const ShardMove& move, int64_t now_unix_ms) {
     }
     return false;
   }
+  if (!move.to_node_id.empty() && move.to_node_id != move.from_node_id) {
+    // Two movers (repair and rebalance, say) may each have picked this node
+    // for a different shard of the version: one node never holds two.
+    Stmt other = db.Prepare("SELECT 1 FROM shards WHERE version_id = ?1 AND node_id = ?2 AND shard_index != ?3");
+    other.BindText(1, move.version_id).BindText(2, move.to_node_id).BindInt(3, move.shard_index);
+    META_ASSIGN_OR_RETURN(const bool occupied, other.Step());
+    if (occupied) {
+      if (move.to_state == ShardState::kOk) {
+        META_TRY(QueueForGc(db, move.version_id, move.shard_index, move.to_node_id, now_unix_ms));
+      }
+      return false;
+    }
+  }
   if (!move.from_node_id.empty() && move.from_node_id != move.to_node_id) {
     META_TRY(QueueForGc(db, move.version_id, move.shard_index, move.from_node_id, now_unix_ms));
+    META_TRY(RecordHeldDeparture(db, move.version_id, move.from_node_id));
   }
   Stmt update = db.Prepare(
       "UPDATE shards SET node_id = ?3, state = ?4 WHERE version_id = ?1 AND shard_index = ?2");

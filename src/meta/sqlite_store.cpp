@@ -176,8 +176,8 @@ class SqliteStore final : public MetaStore {
   Status CancelDrain(DrainScope scope, const std::string& name) override;
   Result<NodeContents> CountNodeContents(const std::vector<std::string>& node_ids) override;
   Result<NodeContents> RetireDrain(DrainScope scope, const std::string& name,
-                                   const std::vector<std::string>& node_ids,
-                                   int64_t now_unix_ms) override;
+                                   const std::vector<std::string>& node_ids, int64_t now_unix_ms,
+                                   const std::string& notice_id) override;
 
   // Holds, webhooks and deletion notices (meta/sqlite_holds.h).
   Result<Hold> PlaceHold(const Hold& hold) override;
@@ -194,7 +194,8 @@ class SqliteStore final : public MetaStore {
                               int64_t next_attempt_unix_ms) override;
   Status SetNoticeOutcome(const std::string& notice_id, NoticeState state, const std::string& outcome,
                           int64_t now_unix_ms) override;
-  Result<UserDataDeletion> DeleteUserData(const std::string& user_id, int64_t now_unix_ms) override;
+  Result<UserDataDeletion> DeleteUserData(const std::string& user_id, int64_t now_unix_ms,
+                                          const std::string& notice_id) override;
   Status CheckShardCopyDeletable(const std::string& version_id, int shard_index,
                                  const std::string& node_id) override;
 
@@ -754,6 +755,7 @@ Status SqliteStore::SetShardState(const std::string& version_id, int shard_index
       queue.BindText(1, version_id).BindInt(2, shard_index).BindText(3, old_node_id);
       queue.BindInt(4, now_unix_ms);
       META_TRY(queue.Run());
+      META_TRY(sqlite::RecordHeldDeparture(db, version_id, old_node_id));
     }
     Stmt update = db.Prepare(
         "UPDATE shards SET node_id = ?3, state = ?4 WHERE version_id = ?1 AND shard_index = ?2");
@@ -1103,8 +1105,8 @@ Result<NodeContents> SqliteStore::CountNodeContents(const std::vector<std::strin
 }
 
 Result<NodeContents> SqliteStore::RetireDrain(DrainScope scope, const std::string& name,
-                                              const std::vector<std::string>& node_ids,
-                                              int64_t now_unix_ms) {
+                                              const std::vector<std::string>& node_ids, int64_t now_unix_ms,
+                                              const std::string& notice_id) {
   return Transact(Txn::Mode::kWrite, [&](Db& db) -> Result<NodeContents> {
     META_ASSIGN_OR_RETURN(const DrainState state, sqlite::LoadDrainState(db, scope, name));
     if (state == DrainState::kRetired) return NodeContents{};
@@ -1116,6 +1118,12 @@ Result<NodeContents> SqliteStore::RetireDrain(DrainScope scope, const std::strin
     if (!left.empty()) return left;
     META_TRY(sqlite::MarkDrainRetired(db, scope, name, now_unix_ms));
     META_TRY(sqlite::DropGcItemsOn(db, node_ids));
+    if (!notice_id.empty()) {
+      META_TRY(sqlite::ClaimNotice(db, notice_id,
+                                   std::string("retired ") + DrainScopeName(scope) + " " + name +
+                                       ": its disks may be wiped",
+                                   now_unix_ms));
+    }
     return left;
   });
 }
@@ -1210,8 +1218,10 @@ Status SqliteStore::SetNoticeOutcome(const std::string& notice_id, NoticeState s
                   [&](Db& db) { return sqlite::UpdateNoticeOutcome(db, notice_id, state, outcome, now_unix_ms); });
 }
 
-Result<UserDataDeletion> SqliteStore::DeleteUserData(const std::string& user_id, int64_t now_unix_ms) {
-  return Transact(Txn::Mode::kWrite, [&](Db& db) { return sqlite::RemoveUserData(db, user_id, now_unix_ms); });
+Result<UserDataDeletion> SqliteStore::DeleteUserData(const std::string& user_id, int64_t now_unix_ms,
+                                                     const std::string& notice_id) {
+  return Transact(Txn::Mode::kWrite,
+                  [&](Db& db) { return sqlite::RemoveUserData(db, user_id, now_unix_ms, notice_id); });
 }
 
 Status SqliteStore::CheckShardCopyDeletable(const std::string& version_id, int shard_index,

@@ -147,7 +147,7 @@ def test_notices_are_checked_and_can_be_cancelled(cluster):
     receiver.start()
     try:
         issued = json.loads(cluster.admin_cli(
-            "deletion-notice", "issue", "--user", "dave", "--reason", "r", "--issued-by", "ops",
+            "deletion-notice", "issue", "--user", "dave", "--reason", "r", "--issued-by", "ops", "--wait-s", "10",
             "--notify", f"http://127.0.0.1:{receiver.port}/", "--json").stdout)
         notice_id = issued["notice"]["id"]
         cluster.admin_cli("deletion-notice", "cancel", notice_id, "--by", "ops", "--reason", "customer stayed")
@@ -156,7 +156,7 @@ def test_notices_are_checked_and_can_be_cancelled(cluster):
         assert again.returncode != 0 and "is cancelled" in again.stderr
         # Past its effective time (same machine clock), nothing happens to dave's data.
         effective = notice(cluster, notice_id)["effective_unix_ms"]
-        wait_for(lambda: time.time() * 1000 > effective + 1000, 10, "the effective time to pass")
+        wait_for(lambda: time.time() * 1000 > effective + 1000, 20, "the effective time to pass")
         assert notice(cluster, notice_id)["state"] == "cancelled"
         listed = cluster.admin_cli("deletion-notice", "list").stdout
         assert notice_id in listed and "cancelled by ops: customer stayed" in listed
