@@ -1,6 +1,7 @@
 #include "gateway/background.h"
 
 #include <set>
+#include <unordered_map>
 
 #include "common/digest.h"
 #include "common/log.h"
@@ -14,6 +15,13 @@ using net::Task;
 namespace {
 
 constexpr std::chrono::milliseconds kIdlePause{500};
+// A copy kept because a hold covers its version is looked at again this
+// much later, not on every pass over the queue.
+constexpr int64_t kHeldRecheckMs = 30'000;
+
+// Whether CollectItem deleted (or dropped) the copy, kept it for a hold, or
+// should try again soon.
+enum class Collected { kDone, kHeld, kRetry };
 
 // Asks the node to delete one shard copy, with the authorisation only the
 // gateway can sign (node/deletion_auth.h). Callers have asked the store
@@ -35,29 +43,30 @@ Task<Status> DeleteShardCopy(GatewayContext& ctx, std::string endpoint, const st
 // rebuilt it where it used to be, or a write in flight plans it there) is
 // live and the item is stale; a copy of a version under an active hold
 // stays queued until the hold is released.
-Task<bool> CollectItem(GatewayContext& ctx, const meta::GcItem& item, std::string endpoint) {
+Task<Collected> CollectItem(GatewayContext& ctx, const meta::GcItem& item, std::string endpoint) {
   Status deletable = co_await net::RunBlocking(ctx.blocking_pool, [&] {
     return ctx.store.CheckShardCopyDeletable(item.version_id, item.shard_index, item.node_id);
   });
-  if (!deletable && deletable.error().code == Errc::kLocked) co_return false;  // kept while held
-  if (!deletable && deletable.error().code != Errc::kConflict) co_return false;  // try again later
+  if (!deletable && deletable.error().code == Errc::kLocked) co_return Collected::kHeld;
+  if (!deletable && deletable.error().code != Errc::kConflict) co_return Collected::kRetry;
   if (deletable) {
     Status deleted = co_await DeleteShardCopy(ctx, endpoint, item.version_id, item.shard_index, item.node_id);
     if (!deleted && deleted.error().code != Errc::kNotFound) {
       HF_LOG_WARN("gc: deleting shard {} on node {} failed: {}",
                   ShardId(item.version_id, item.shard_index), item.node_id, deleted.error().message);
-      co_return false;
+      co_return Collected::kRetry;
     }
   }
   Status completed = co_await net::RunBlocking(ctx.blocking_pool,
                                                [&] { return ctx.store.CompleteGcItem(item.id); });
-  co_return static_cast<bool>(completed);
+  co_return completed ? Collected::kDone : Collected::kRetry;
 }
 
 // One GC pass over a page of the queue after `*cursor`; returns how many
 // items were completed. Items of unreachable nodes are skipped, not retried
-// in place, so they cannot stall the rest of the queue.
-Task<int> CollectOnce(GatewayContext& ctx, int64_t* cursor) {
+// in place, so they cannot stall the rest of the queue; items kept for a
+// hold are skipped until their time in `held` (GC item id -> monotonic ms).
+Task<int> CollectOnce(GatewayContext& ctx, int64_t* cursor, std::unordered_map<int64_t, int64_t>* held) {
   auto items = co_await net::RunBlocking(ctx.blocking_pool,
                                          [&] { return ctx.store.NextGcItems(*cursor, 64); });
   if (!items) {
@@ -67,13 +76,18 @@ Task<int> CollectOnce(GatewayContext& ctx, int64_t* cursor) {
   int done = 0;
   *cursor = items->empty() ? 0 : items->back().id;  // wrap around at the end
   for (const meta::GcItem& item : *items) {
+    if (auto kept = held->find(item.id); kept != held->end()) {
+      if (ctx.clock.MonotonicMs() < kept->second) continue;
+      held->erase(kept);
+    }
     auto endpoint = ctx.ReachableEndpoint(item.node_id);
     if (!endpoint) continue;  // node down: try again later
     // Repair may be writing this very copy: leave the item for later.
     if (!ctx.shard_copy_locks.TryLock(item.version_id, item.shard_index, item.node_id)) continue;
-    bool completed = co_await CollectItem(ctx, item, *endpoint);
+    const Collected collected = co_await CollectItem(ctx, item, *endpoint);
     ctx.shard_copy_locks.Unlock(item.version_id, item.shard_index, item.node_id);
-    if (completed) ++done;
+    if (collected == Collected::kDone) ++done;
+    if (collected == Collected::kHeld) (*held)[item.id] = ctx.clock.MonotonicMs() + kHeldRecheckMs;
   }
   co_return done;
 }
@@ -82,8 +96,9 @@ Task<int> CollectOnce(GatewayContext& ctx, int64_t* cursor) {
 
 Task<void> RunGarbageCollector(GatewayContext& ctx, const std::atomic<bool>& stopping) {
   int64_t cursor = 0;
+  std::unordered_map<int64_t, int64_t> held;
   while (!stopping) {
-    int done = co_await CollectOnce(ctx, &cursor);
+    int done = co_await CollectOnce(ctx, &cursor, &held);
     if (done == 0 && cursor == 0) co_await net::SleepFor(kIdlePause);
   }
 }
