@@ -197,8 +197,13 @@ def test_a_lost_server_that_comes_back_intact_is_verified_not_rebuilt(quick_clus
         expected[f"k{i}"] = sha256(data)
 
     c1 = next(n for n in cluster.info["nodes"] if n["id"] == "c1")
+    on_c1 = sum(1 for v in cluster.shards_on_disk(BUCKET).values() for holders in v["nodes"].values()
+                if "c1" in holders)
+    assert on_c1 >= 5  # at least the wide objects' shards
     cluster.kill_node(c1, wipe=False)  # a long outage, the disk intact
-    wait_for(lambda: cluster.status()["repair"]["shards_marked_lost"] > 0, 30, "c1 to be lost")
+    # Every shard of c1 must be recorded lost before it returns: one still
+    # recorded ok would make the catalogue look healthy before reconciliation.
+    wait_for(lambda: cluster.status()["repair"]["shards_marked_lost"] >= on_c1, 30, "all of c1's shards to be lost")
     cluster.start_node(c1)
 
     # Wide shards have nowhere else to go, so c1 gets them back once every
