@@ -5,7 +5,9 @@
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
+#include <ctime>
 #include <filesystem>
+#include <iostream>
 #include <fstream>
 #include <optional>
 
@@ -127,6 +129,40 @@ Result<std::string> AdminRequest(const AdminTarget& admin, const std::string& me
                     : r.status == 400 ? Errc::kInvalidArgument
                                       : Errc::kUnavailable;
   return MakeError(code, "gateway " + admin.endpoint + " answered " + std::to_string(r.status) + ": " + message);
+}
+
+int RunAdminCommand(const AdminOptions& options, const std::string& command, const std::string& method,
+                    const std::string& target, const std::function<void(const nlohmann::json&)>& print) {
+  auto admin = ResolveAdminTarget(options);
+  if (!admin) {
+    std::cerr << "holdfast " << command << ": " << admin.error().message << "\n";
+    return 2;
+  }
+  auto body = AdminRequest(*admin, method, target, std::chrono::seconds(options.timeout_s));
+  if (!body) {
+    std::cerr << "holdfast " << command << ": " << body.error().message << "\n";
+    return 1;
+  }
+  if (options.json) {
+    std::cout << *body << "\n";
+    return 0;
+  }
+  const nlohmann::json answer = nlohmann::json::parse(*body, nullptr, /*allow_exceptions=*/false);
+  if (!answer.is_object()) {
+    std::cerr << "holdfast " << command << ": unexpected answer from the gateway: " << body->substr(0, 200) << "\n";
+    return 1;
+  }
+  print(answer);
+  return 0;
+}
+
+std::string FormatUtcTime(int64_t unix_ms) {
+  const std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M:%SZ", &tm);
+  return buffer;
 }
 
 }  // namespace holdfast::cli

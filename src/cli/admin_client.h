@@ -13,8 +13,10 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include <chrono>
+#include <functional>
 #include <string>
 
 #include "common/result.h"
@@ -48,5 +50,15 @@ Result<std::string> AdminGet(const AdminTarget& admin, const std::string& target
 Result<std::string> AdminRequest(const AdminTarget& admin, const std::string& method,
                                  const std::string& target, std::chrono::seconds timeout,
                                  const std::string& request_body = "");
+
+// One admin request for command `command` (e.g. "hold place"): prints the
+// answer as is with --json, else hands the parsed JSON object to `print`.
+// Exit codes: 0, 1 (the gateway refused or answered nonsense; its message is
+// printed), 2 (no gateway or secret configured).
+int RunAdminCommand(const AdminOptions& options, const std::string& command, const std::string& method,
+                    const std::string& target, const std::function<void(const nlohmann::json&)>& print);
+
+// "2026-11-21 20:45:21Z" for a Unix time in milliseconds (UTC).
+std::string FormatUtcTime(int64_t unix_ms);
 
 }  // namespace holdfast::cli

@@ -7,7 +7,6 @@
 // command prints the ledger index of the entry (--json prints the receipt).
 #include <nlohmann/json.hpp>
 
-#include <ctime>
 #include <iostream>
 
 #include "cli/admin_client.h"
@@ -32,15 +31,6 @@ struct PlaceArgs {
 
 std::string Encode(const std::string& value) { return net::PercentEncode(value, false); }
 
-std::string FormatTime(int64_t unix_ms) {
-  const std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M:%SZ", &tm);
-  return buffer;
-}
-
 std::string Describe(const json& hold) {
   const std::string scope = hold.value("scope", "");
   if (scope == "version") {
@@ -48,33 +38,6 @@ std::string Describe(const json& hold) {
            hold.value("key", "");
   }
   return scope + " " + hold.value("target", "");
-}
-
-// Runs one request and prints the answer: --json as is, else `print`.
-template <typename Print>
-int Run(const AdminOptions& options, const char* command, const std::string& method, const std::string& target,
-        Print print) {
-  auto admin = ResolveAdminTarget(options);
-  if (!admin) {
-    std::cerr << "holdfast hold " << command << ": " << admin.error().message << "\n";
-    return 2;
-  }
-  auto body = AdminRequest(*admin, method, target, std::chrono::seconds(options.timeout_s));
-  if (!body) {
-    std::cerr << "holdfast hold " << command << ": " << body.error().message << "\n";
-    return 1;
-  }
-  if (options.json) {
-    std::cout << *body << "\n";
-    return 0;
-  }
-  const json answer = json::parse(*body, nullptr, false);
-  if (!answer.is_object()) {
-    std::cerr << "holdfast hold " << command << ": unexpected answer: " << body->substr(0, 200) << "\n";
-    return 1;
-  }
-  print(answer);
-  return 0;
 }
 
 void PrintLedger(const json& answer) {
@@ -106,7 +69,7 @@ int RunPlace(const AdminOptions& options, const PlaceArgs& args) {
   }
   target += "&case=" + Encode(args.case_reference) + "&requested-by=" + Encode(args.requested_by) +
             "&reason=" + Encode(args.reason);
-  return Run(options, "place", "POST", target, [](const json& answer) {
+  return RunAdminCommand(options, "hold place", "POST", target, [](const json& answer) {
     const json& hold = answer["hold"];
     std::cout << "Hold " << hold.value("id", "") << " placed on " << Describe(hold) << " (case "
               << hold.value("case", "") << ", requested by " << hold.value("requested_by", "") << ").\n";
@@ -123,7 +86,7 @@ int RunRelease(const AdminOptions& options, const std::string& id, const std::st
                const std::string& reason) {
   const std::string target = "/_holdfast/v1/holds?id=" + Encode(id) + "&released-by=" + Encode(by) +
                              "&reason=" + Encode(reason);
-  return Run(options, "release", "DELETE", target, [](const json& answer) {
+  return RunAdminCommand(options, "hold release", "DELETE", target, [](const json& answer) {
     const json& hold = answer["hold"];
     std::cout << "Hold " << hold.value("id", "") << " on " << Describe(hold) << " released by "
               << hold.value("released_by", "") << ".\n";
@@ -133,7 +96,7 @@ int RunRelease(const AdminOptions& options, const std::string& id, const std::st
 
 int RunList(const AdminOptions& options, bool all) {
   const std::string target = std::string("/_holdfast/v1/holds") + (all ? "?all=true" : "");
-  return Run(options, "list", "GET", target, [all](const json& answer) {
+  return RunAdminCommand(options, "hold list", "GET", target, [all](const json& answer) {
     const json& holds = answer["holds"];
     if (holds.empty()) {
       std::cout << (all ? "No hold was ever placed.\n" : "No active holds.\n");
@@ -142,11 +105,11 @@ int RunList(const AdminOptions& options, bool all) {
     for (const json& hold : holds) {
       std::cout << hold.value("id", "") << "  " << Describe(hold) << "\n"
                 << "    case " << hold.value("case", "") << ", requested by " << hold.value("requested_by", "")
-                << " at " << FormatTime(hold.value("placed_unix_ms", int64_t{0})) << ": "
+                << " at " << FormatUtcTime(hold.value("placed_unix_ms", int64_t{0})) << ": "
                 << hold.value("reason", "") << "\n";
       if (!hold.value("active", true)) {
         std::cout << "    released by " << hold.value("released_by", "") << " at "
-                  << FormatTime(hold.value("released_unix_ms", int64_t{0})) << ": "
+                  << FormatUtcTime(hold.value("released_unix_ms", int64_t{0})) << ": "
                   << hold.value("release_reason", "") << "\n";
       }
     }

@@ -5,7 +5,6 @@
 // receipt); `list` shows each notice's deliveries and what it waits for.
 #include <nlohmann/json.hpp>
 
-#include <ctime>
 #include <iostream>
 
 #include "cli/admin_client.h"
@@ -19,52 +18,17 @@ using json = nlohmann::json;
 
 std::string Encode(const std::string& value) { return net::PercentEncode(value, false); }
 
-std::string FormatTime(int64_t unix_ms) {
-  const std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M:%SZ", &tm);
-  return buffer;
-}
-
-template <typename Print>
-int Run(const AdminOptions& options, const std::string& command, const std::string& method,
-        const std::string& target, Print print) {
-  auto admin = ResolveAdminTarget(options);
-  if (!admin) {
-    std::cerr << "holdfast " << command << ": " << admin.error().message << "\n";
-    return 2;
-  }
-  auto body = AdminRequest(*admin, method, target, std::chrono::seconds(options.timeout_s));
-  if (!body) {
-    std::cerr << "holdfast " << command << ": " << body.error().message << "\n";
-    return 1;
-  }
-  if (options.json) {
-    std::cout << *body << "\n";
-    return 0;
-  }
-  const json answer = json::parse(*body, nullptr, false);
-  if (!answer.is_object()) {
-    std::cerr << "holdfast " << command << ": unexpected answer: " << body->substr(0, 200) << "\n";
-    return 1;
-  }
-  print(answer);
-  return 0;
-}
-
 void PrintNotice(const json& notice) {
   std::cout << notice.value("id", "") << "  delete " << notice.value("scope", "") << " "
             << notice.value("target", "") << "  [" << notice.value("state", "") << "]\n"
             << "    issued by " << notice.value("issued_by", "") << " at "
-            << FormatTime(notice.value("issued_unix_ms", int64_t{0})) << ": " << notice.value("reason", "") << "\n"
-            << "    effective " << FormatTime(notice.value("effective_unix_ms", int64_t{0})) << ", ledger entry "
+            << FormatUtcTime(notice.value("issued_unix_ms", int64_t{0})) << ": " << notice.value("reason", "") << "\n"
+            << "    effective " << FormatUtcTime(notice.value("effective_unix_ms", int64_t{0})) << ", ledger entry "
             << notice.value("ledger_index", 0) << "\n";
   for (const json& delivery : notice["deliveries"]) {
     std::cout << "    -> " << delivery.value("url", "") << ": ";
     if (delivery.contains("delivered_unix_ms")) {
-      std::cout << "delivered " << FormatTime(delivery.value("delivered_unix_ms", int64_t{0}));
+      std::cout << "delivered " << FormatUtcTime(delivery.value("delivered_unix_ms", int64_t{0}));
     } else {
       std::cout << "not delivered yet (" << delivery.value("attempts", 0) << " attempt(s)";
       if (!delivery.value("last_result", "").empty()) std::cout << ", last: " << delivery.value("last_result", "");
@@ -108,11 +72,11 @@ void AddDeletionNoticeCommand(CLI::App& app, Action* run) {
                            "&reason=" + Encode(args->reason) + "&issued-by=" + Encode(args->issued_by);
       if (args->wait_s >= 0) target += "&wait-s=" + std::to_string(args->wait_s);
       for (const std::string& url : args->notify) target += "&notify=" + Encode(url);
-      return Run(*options, "deletion-notice issue", "POST", target, [](const json& answer) {
+      return RunAdminCommand(*options, "deletion-notice issue", "POST", target, [](const json& answer) {
         const json& notice = answer["notice"];
         std::cout << "Deletion notice " << notice.value("id", "") << " issued: " << notice.value("scope", "") << " "
                   << notice.value("target", "") << " is deleted no earlier than "
-                  << FormatTime(notice.value("effective_unix_ms", int64_t{0})) << ",\nonce all "
+                  << FormatUtcTime(notice.value("effective_unix_ms", int64_t{0})) << ",\nonce all "
                   << notice["deliveries"].size() << " recipient(s) have it and no hold or retention applies.\n"
                   << "Recorded in the notice ledger as entry " << notice.value("ledger_index", 0)
                   << " (--json prints the signed receipt).\n";
@@ -124,7 +88,7 @@ void AddDeletionNoticeCommand(CLI::App& app, Action* run) {
   AddAdminOptions(list, options.get(), 30);
   list->callback([=] {
     *run = [=] {
-      return Run(*options, "deletion-notice list", "GET", "/_holdfast/v1/deletion-notices", [](const json& answer) {
+      return RunAdminCommand(*options, "deletion-notice list", "GET", "/_holdfast/v1/deletion-notices", [](const json& answer) {
         if (answer["notices"].empty()) std::cout << "No deletion notices.\n";
         for (const json& notice : answer["notices"]) PrintNotice(notice);
       });
@@ -143,7 +107,7 @@ void AddDeletionNoticeCommand(CLI::App& app, Action* run) {
     *run = [=] {
       const std::string target = "/_holdfast/v1/deletion-notices?id=" + Encode(*id) + "&by=" + Encode(*by) +
                                  "&reason=" + Encode(*reason);
-      return Run(*options, "deletion-notice cancel", "DELETE", target, [](const json& answer) {
+      return RunAdminCommand(*options, "deletion-notice cancel", "DELETE", target, [](const json& answer) {
         std::cout << "Deletion notice " << answer.value("cancelled", "") << " " << answer.value("outcome", "") << ".\n";
       });
     };
@@ -167,7 +131,7 @@ void AddDeletionNoticeCommand(CLI::App& app, Action* run) {
         std::string target = "/_holdfast/v1/webhooks?user=" + Encode(*name);
         if (action != "list") target += "&url=" + Encode(*url);
         const std::string method = action == "add" ? "POST" : action == "remove" ? "DELETE" : "GET";
-        return Run(*options, "user webhook " + action, method, target, [](const json& answer) {
+        return RunAdminCommand(*options, "user webhook " + action, method, target, [](const json& answer) {
           std::cout << "Webhook endpoints of user " << answer.value("user", "") << ":";
           if (answer["webhooks"].empty()) std::cout << " none";
           std::cout << "\n";
