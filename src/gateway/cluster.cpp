@@ -39,7 +39,13 @@ meta::NodeRecord ClusterView::OnHeartbeat(const node::Heartbeat& beat) {
   auto [it, added] = nodes_.try_emplace(beat.id);
   Entry& entry = it->second;
   if (added) entry.known_since_mono_ms = now_mono;
-  if (!added && LostLocked(entry, now_mono)) ++entry.view.returns_after_loss;
+  if (!added && LostLocked(entry, now_mono)) {
+    ++entry.view.returns_after_loss;
+  } else if (entry.beaten && (now_mono - entry.last_beat_mono_ms > heartbeat_timeout_ms_ ||
+                              (!beat.boot_id.empty() && beat.boot_id != entry.boot_id))) {
+    ++entry.view.rejoins;
+  }
+  entry.boot_id = beat.boot_id;
   meta::NodeRecord& record = entry.view.record;
   int64_t now = clock_.NowUnixMs();
   if (record.id.empty()) record.first_seen_unix_ms = now;

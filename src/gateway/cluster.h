@@ -50,6 +50,11 @@ struct NodeView {
   // at its first heartbeat since this gateway started): a server that was
   // re-provisioned empty, however briefly it was away.
   uint64_t empty_reports = 0;
+  // How often it came back after being down (not yet lost), or restarted
+  // (a new boot id) without anyone noticing it down, since this gateway
+  // started: its data directory may have changed meanwhile, so repair
+  // reconciles it (gateway/repair.h).
+  uint64_t rejoins = 0;
   node::ScrubStats scrub;  // as the last heartbeat reported it
   // Set while the node, or its provider, is draining or retired.
   std::optional<meta::DrainState> drain;
@@ -89,6 +94,7 @@ class ClusterView {
     int64_t suspect_until_mono_ms = -1;
     int64_t known_since_mono_ms = 0;    // when this gateway first heard of it
     bool beaten = false;                // a heartbeat arrived since this gateway started
+    std::string boot_id;                // of the last heartbeat
   };
   NodeHealth HealthLocked(const std::string& node_id) const;
   bool LostLocked(const Entry& entry, int64_t now_mono_ms) const;

@@ -35,6 +35,31 @@ TEST(ClusterViewTest, NodesGoDownWhenHeartbeatsStop) {
   EXPECT_EQ(view.Node("b1")->health, NodeHealth::kUp);
 }
 
+TEST(ClusterViewTest, ANodeBackFromDownOrRestartedRejoins) {
+  FakeClock clock;
+  ClusterView view(clock, std::chrono::milliseconds(3000), std::chrono::milliseconds(1000),
+                   std::chrono::milliseconds(10000));
+  node::Heartbeat beat = Beat("a1", "a");
+  beat.boot_id = "boot-1";
+  view.OnHeartbeat(beat);  // the first beat this gateway sees: nothing to compare with
+  clock.now_ms += 1000;
+  view.OnHeartbeat(beat);
+  EXPECT_EQ(view.Node("a1")->rejoins, 0u);
+  beat.boot_id = "boot-2";  // restarted between two beats, never seen down
+  clock.now_ms += 1000;
+  view.OnHeartbeat(beat);
+  EXPECT_EQ(view.Node("a1")->rejoins, 1u);
+  clock.now_ms += 5000;  // down, not lost
+  EXPECT_EQ(view.Node("a1")->health, NodeHealth::kDown);
+  view.OnHeartbeat(beat);
+  EXPECT_EQ(view.Node("a1")->rejoins, 2u);
+  EXPECT_EQ(view.Node("a1")->returns_after_loss, 0u);
+  clock.now_ms += 20000;  // lost: that is a return after loss, not a rejoin
+  view.OnHeartbeat(beat);
+  EXPECT_EQ(view.Node("a1")->rejoins, 2u);
+  EXPECT_EQ(view.Node("a1")->returns_after_loss, 1u);
+}
+
 TEST(ClusterViewTest, SuspectNodesAreNotOfferedForPlacementUntilTheyBeatAgain) {
   FakeClock clock;
   ClusterView view(clock, std::chrono::milliseconds(3000), std::chrono::milliseconds(1000),

@@ -130,6 +130,13 @@ class RepairService {
           reconciled_returns_[id] = view.returns_after_loss;
           empty_checked_[id] = view.empty_reports;  // everything was checked
         }
+      } else if (view.rejoins > reconciled_rejoins_[id]) {
+        // Back from down, or restarted: files may have gone missing meanwhile.
+        const bool reconciled = co_await Reconcile(id);
+        if (reconciled) {
+          reconciled_rejoins_[id] = view.rejoins;
+          empty_checked_[id] = view.empty_reports;
+        }
       } else if (view.empty_reports > empty_checked_[id]) {
         const bool checked = co_await CheckEmptyNode(id);
         if (checked) empty_checked_[id] = view.empty_reports;
@@ -360,6 +367,7 @@ class RepairService {
   RateLimiter limiter_;
   std::set<std::string> swept_;  // lost nodes whose shards are recorded missing
   std::map<std::string, uint64_t> reconciled_returns_;
+  std::map<std::string, uint64_t> reconciled_rejoins_;
   std::map<std::string, uint64_t> empty_checked_;  // NodeView::empty_reports dealt with
   std::string handled_topology_;  // Topology() as the last health pass saw it
   // Versions whose shards on their own returned nodes were verified before a

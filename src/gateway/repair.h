@@ -18,12 +18,14 @@
 //     checksums); one that fails stays missing and is rebuilt. Re-placed
 //     shards are not its business: their old copies were queued for garbage
 //     collection when repair moved them, and GC deletes them now that the
-//     node answers. A node back within the grace is not reconciled: nothing
-//     was moved, and every block it serves is verified on every read anyway
-//     (a read that finds a shard absent or corrupt reports it, see 4) --
-//     unless it reports no shards at all while the catalogue records some on
-//     it: a server re-provisioned empty faster than the grace is reconciled
-//     at once (its missing shards are then rebuilt).
+//     node answers. A node back within the grace (counted down, or
+//     restarted: its heartbeats carry a new boot id) is reconciled too, the
+//     same way: nothing was moved, but its directory may have lost files
+//     while it was away, and a hole found now is rebuilt now rather than
+//     when a read stumbles on it. Cost: one footer request per shard the
+//     catalogue records on the node. A node reporting no shards at all
+//     while the catalogue records some on it is reconciled at once too (a
+//     server re-provisioned empty faster than the grace).
 //
 //  3. Repair. The repair queue (MetaStore::DamagedVersions: versions with a
 //     shard not ok) is walked most endangered first: fewest shards to

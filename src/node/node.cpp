@@ -6,6 +6,7 @@
 
 #include <atomic>
 
+#include "common/digest.h"
 #include "common/log.h"
 #include "net/http.h"
 #include "node/deletion_auth.h"
@@ -28,11 +29,13 @@ net::Task<void> HeartbeatLoop(const NodeOptions& options, std::string endpoint,
   headers.Set("Authorization", AuthorizationValue(options.cluster_secret));
   headers.Set("Content-Type", "application/json");
   bool was_failing = false;
+  const std::string boot_id = RandomHex(8);
   while (!stopping) {
     storage::StoreUsage usage = store.Usage();
     Heartbeat beat{options.id,           options.provider,  options.site,
                    endpoint,             usage.capacity_bytes, usage.available_bytes,
                    usage.used_bytes,     usage.shard_count, store.read_only()};
+    beat.boot_id = boot_id;
     beat.scrub = scrubber.Stats();
     beat.corrupt_shards = scrubber.PendingReports(kMaxCorruptShardsPerHeartbeat);
     auto response = co_await net::Fetch(&pool, options.gateway_endpoint, "POST", kHeartbeatPath,

@@ -42,6 +42,7 @@ std::string EncodeHeartbeat(const Heartbeat& h) {
                       {"used_bytes", h.used_bytes},
                       {"shard_count", h.shard_count},
                       {"read_only", h.read_only},
+                      {"boot_id", h.boot_id},
                       {"scrub", ScrubJson(h.scrub)},
                       {"corrupt_shards", h.corrupt_shards}};
   return j.dump();
@@ -60,6 +61,7 @@ Result<Heartbeat> DecodeHeartbeat(std::string_view json) {
     h.used_bytes = j.value("used_bytes", uint64_t{0});
     h.shard_count = j.value("shard_count", uint64_t{0});
     h.read_only = j.value("read_only", false);
+    h.boot_id = j.value("boot_id", std::string());
     if (auto scrub = j.find("scrub"); scrub != j.end() && scrub->is_object()) {
       h.scrub = ScrubFromJson(*scrub);
     }

@@ -67,6 +67,10 @@ struct Heartbeat {
   uint64_t used_bytes = 0;
   uint64_t shard_count = 0;
   bool read_only = false;
+  // Random per process start: the gateway sees a restart (a data directory
+  // that may have changed while the node was away) even when the node was
+  // back before anyone counted it down. "" from nodes before this field.
+  std::string boot_id;
   ScrubStats scrub;
   // Shard ids the scrub found corrupt and quarantined, not yet acknowledged.
   std::vector<std::string> corrupt_shards;

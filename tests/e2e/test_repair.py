@@ -245,3 +245,33 @@ def test_a_server_reprovisioned_empty_within_the_grace_is_refilled(patient_clust
     assert status["repair"]["shards_rebuilt"] > 0
     for key, digest in expected.items():
         assert sha256(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()) == digest, key
+
+
+def test_a_server_restarted_with_some_files_deleted_is_reconciled_at_once(patient_cluster):
+    """A node that restarts within the grace with part of its directory gone
+    rejoins without serving wrong data, and its holes are rebuilt without
+    waiting for a read to find them."""
+    cluster = patient_cluster
+    s3 = cluster.client()
+    s3.create_bucket(Bucket=BUCKET)
+    expected = {}
+    for i in range(8):
+        data = os.urandom(200_000 + i)
+        s3.put_object(Bucket=BUCKET, Key=f"k{i}", Body=data)
+        expected[f"k{i}"] = sha256(data)
+    c2 = next(n for n in cluster.info["nodes"] if n["id"] == "c2")
+    cluster.kill_node(c2, wipe=False)
+    root = os.path.join(c2["data_dir"], "shards")
+    files = sorted(os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs)
+    assert len(files) >= 2, files
+    deleted = files[::2]
+    for path in deleted:
+        os.remove(path)
+    cluster.start_node(c2)
+    wait_for(lambda: cluster.status()["repair"]["shards_rebuilt"] >= len(deleted), 60,
+             "the deleted shards to be found and rebuilt")
+    wait_for(lambda: fully_redundant(cluster, expected), 60, "full redundancy")
+    status = cluster.status()
+    assert status["repair"]["shards_marked_lost"] == 0  # not through the loss grace
+    for key, digest in expected.items():
+        assert sha256(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()) == digest, key
