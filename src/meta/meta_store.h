@@ -795,7 +795,8 @@ class MetaStore {
 
   // Metadata backup (gateway/meta_backup.h).
   // Writes a consistent snapshot of the whole store to `file` (which must
-  // not exist), without blocking writers for longer than the copy.
+  // not exist), on a connection of its own: readers and writers go on
+  // meanwhile (WAL).
   virtual Status BackupTo(const std::filesystem::path& file) = 0;
   // Adds every row of the snapshot in `file` (a BackupTo file, of this or an
   // older schema version: it is migrated first) that the store does not

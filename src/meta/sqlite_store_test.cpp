@@ -737,5 +737,18 @@ TEST_F(MetaStoreTest, ConcurrentCommitsStayConsistent) {
   }
 }
 
+TEST_F(StoreTest, BackupIsAConsistentCopyMadeBesideTheLiveStore) {
+  Commit(MakeVersion("b", "kept", 1));
+  const auto backup = dir_.path() / "backup.db";
+  ASSERT_OK(store_->BackupTo(backup));
+  // The live store keeps serving writes; the copy is the state at backup time.
+  Commit(MakeVersion("b", "later", 2));
+  auto copy = OpenSqliteStore(backup, clock_);
+  ASSERT_OK(copy);
+  ASSERT_OK((*copy)->GetObject("b", "kept"));
+  EXPECT_ERRC((*copy)->GetObject("b", "later"), Errc::kNotFound);
+  ASSERT_OK(store_->GetObject("b", "later"));
+}
+
 }  // namespace
 }  // namespace holdfast::meta
