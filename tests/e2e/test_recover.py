@@ -154,3 +154,28 @@ def test_metadata_backup_restores_owners_users_and_delete_markers_with_a_provide
         except s3a.exceptions.NoSuchKey:
             pass
         wait_for(lambda: cluster.status()["under_protected_versions"] == 0, 120, "repair after recovery")
+
+
+def test_recover_with_a_node_down_recovers_from_the_others_and_says_so():
+    with DevCluster(providers=3, nodes_per_provider=3) as cluster:
+        s3 = cluster.client()
+        s3.create_bucket(Bucket="docs")
+        expected = {}
+        for i in range(6):
+            body = os.urandom(100_000 + i)
+            s3.put_object(Bucket="docs", Key=f"k{i}", Body=body)
+            expected[f"k{i}"] = sha256(body)
+        cluster.stop()
+        delete_catalogue(cluster)
+        cluster.start()
+        wait_for(lambda: len(cluster.node_states()) == 9 and
+                 all(state == "up" for state in cluster.node_states().values()), 60, "every node to register")
+        down = cluster.nodes_of("provider-c")[0]
+        cluster.kill_node(down, wipe=False)
+        wait_for(lambda: cluster.node_states().get(down["id"]) != "up", 30, f"{down['id']} to be seen down")
+        result = cluster.admin_cli("recover", "--owner", "dev", "--poll-ms", "100", check=False)
+        assert "Nodes NOT scanned" in result.stdout and down["id"] in result.stdout, result.stdout
+        assert "6 object versions recovered" in result.stdout, result.stdout
+        s3 = cluster.client()
+        for key, digest in expected.items():
+            assert sha256(s3.get_object(Bucket="docs", Key=key)["Body"].read()) == digest, key
