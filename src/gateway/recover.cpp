@@ -69,6 +69,9 @@ struct Progress {
   std::string backup_restored;  // key of the metadata backup restored, "" if none
   int64_t backup_created_unix_ms = 0;
   std::string backup_note;      // why none was restored
+  // Versions the restored backup records that no scanned node holds a shard
+  // of (also counted in unrecoverable).
+  uint64_t backup_versions_without_shards = 0;
   std::string error;
 };
 
@@ -111,6 +114,7 @@ json ProgressJson(Job& job) {
           {"backup_restored", p.backup_restored},
           {"backup_created_unix_ms", p.backup_created_unix_ms},
           {"backup_note", p.backup_note},
+          {"backup_versions_without_shards", p.backup_versions_without_shards},
           {"error", p.error}};
 }
 
@@ -357,6 +361,67 @@ class Recovery {
     for (const auto& [upload_id, parts] : uploads) {
       Status committed = co_await CommitMultipart(upload_id, parts);
       if (!committed) co_return committed;
+    }
+    bool restored_backup = false;
+    Update([&](Progress& p) { restored_backup = !p.backup_restored.empty(); });
+    if (restored_backup) co_return co_await CheckRestoredVersions();
+    co_return Status::Ok();
+  }
+
+  // --- 5. Versions the restored backup knows whose shards were found nowhere --
+  // Deleted after the backup was taken (GC removed their shards), or lost.
+  // Either way they cannot be read as recorded: their shards on the nodes
+  // that were scanned are recorded missing, so status counts them and reads
+  // fail at once with a clear error instead of on a node's 404, and each one
+  // left with fewer than k shards is reported by name. The rows stay:
+  // dropping catalogue entries is not recovery's call, and a node not
+  // scanned may still hold their shards (run recover again once it is up).
+  Task<Status> CheckRestoredVersions() {
+    std::set<std::string> not_scanned;
+    Update([&](Progress& p) { not_scanned.insert(p.nodes_not_scanned.begin(), p.nodes_not_scanned.end()); });
+    std::string after;
+    while (true) {
+      auto ids = co_await net::RunBlocking(ctx_.blocking_pool,
+                                           [&] { return ctx_.store.ShardedVersionIds(after, 1000); });
+      if (!ids) co_return ids.error();
+      if (ids->empty()) break;
+      for (const std::string& id : *ids) {
+        if (found_.contains(id)) continue;
+        auto version = co_await net::RunBlocking(ctx_.blocking_pool, [&] { return ctx_.store.GetVersion(id); });
+        if (!version) continue;  // deleted meanwhile
+        if (version->bucket == kMetaBackupBucket) continue;
+        std::vector<meta::ShardMove> moves;
+        int still_ok = 0;
+        for (const meta::ShardLocation& shard : version->shards) {
+          if (shard.state != meta::ShardState::kOk) continue;
+          if (not_scanned.contains(shard.node_id)) {
+            ++still_ok;
+            continue;
+          }
+          moves.push_back({version->version_id, shard.shard_index, shard.node_id, shard.node_id,
+                           meta::ShardState::kMissing});
+        }
+        if (!moves.empty()) {
+          auto applied = co_await net::RunBlocking(ctx_.blocking_pool, [&] { return ctx_.store.MoveShards(moves); });
+          if (!applied) co_return applied.error();
+        }
+        if (still_ok < version->data_shard_count) {
+          Update([&](Progress& p) {
+            ++p.backup_versions_without_shards;
+            ++p.unrecoverable_count;
+            if (p.unrecoverable.size() < kMaxReported) {
+              p.unrecoverable.push_back({{"bucket", version->bucket},
+                                         {"key", version->key},
+                                         {"version_id", version->version_id},
+                                         {"shards_found", 0},
+                                         {"k", version->data_shard_count},
+                                         {"reason", "in the restored backup, but no shard of it was found "
+                                                    "(deleted after the backup, or lost)"}});
+            }
+          });
+        }
+      }
+      after = ids->back();
     }
     co_return Status::Ok();
   }

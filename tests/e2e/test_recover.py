@@ -10,6 +10,7 @@ import os
 from cluster import DevCluster, sha256, wait_for
 
 from boto3.s3.transfer import TransferConfig
+from botocore.exceptions import ClientError
 
 
 def delete_catalogue(cluster):
@@ -179,3 +180,41 @@ def test_recover_with_a_node_down_recovers_from_the_others_and_says_so():
         s3 = cluster.client()
         for key, digest in expected.items():
             assert sha256(s3.get_object(Bucket="docs", Key=key)["Body"].read()) == digest, key
+
+
+def test_a_version_in_the_backup_whose_shards_were_collected_since_is_reported_not_served():
+    with DevCluster(providers=3, nodes_per_provider=3, extra_args=["--meta-backup-interval-s", "1"]) as cluster:
+        s3 = cluster.client()
+        s3.create_bucket(Bucket="files")
+        stays = os.urandom(300_000)
+        s3.put_object(Bucket="files", Key="stays", Body=stays)
+        s3.put_object(Bucket="files", Key="removed", Body=os.urandom(300_000))
+        taken = cluster.status()["metadata_backup"]["backups_taken"]
+        wait_for(lambda: cluster.status()["metadata_backup"]["backups_taken"] >= taken + 2, 30,
+                 "a metadata backup taken after the writes")
+        # From now on no backups: the delete below happens after the last one.
+        cluster.stop()
+        cluster.extra_args = ["--meta-backup-interval-s", "0"]
+        cluster.start()
+        s3 = cluster.client()
+        s3.delete_object(Bucket="files", Key="removed")
+        wait_for(lambda: all(v["key"] != "removed" for v in cluster.shards_on_disk("files").values()), 60,
+                 "GC to remove the deleted object's shards")
+        cluster.stop()
+        delete_catalogue(cluster)
+        cluster.start()
+        wait_for(lambda: len(cluster.node_states()) == 9 and
+                 all(s == "up" for s in cluster.node_states().values()), 60, "nodes")
+        result = cluster.admin_cli("recover", "--owner", "dev", "--json", "--poll-ms", "100", check=False)
+        assert result.returncode == 3, result  # 3: some versions could not be recovered
+        final = json.loads(result.stdout.strip().splitlines()[-1])
+        assert final["backup_restored"], final
+        assert final["backup_versions_without_shards"] == 1, final
+        assert [u["key"] for u in final["unrecoverable"]] == ["removed"], final
+        s3 = cluster.client()
+        try:
+            s3.get_object(Bucket="files", Key="removed")["Body"].read()
+            raise AssertionError("served an object none of whose shards exist")
+        except ClientError as e:
+            assert e.response["Error"]["Code"] == "ServiceUnavailable", e.response
+        assert s3.get_object(Bucket="files", Key="stays")["Body"].read() == stays
