@@ -1,5 +1,5 @@
 import { render } from 'preact';
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import './style.css';
 import { api, loadSession, Session, setSignedOutHandler } from './api';
 import { navigate, onLinkClick, useLocation } from './router';
@@ -114,8 +114,12 @@ function Shell(props: { session: Session; path: string; onSignOut: () => void; c
     ['/settings', 'Settings'],
   ];
   if (session.role === 'operator') items.push(['/dashboard', 'Dashboard']);
-  // Keyboard and screen-reader users land on the new page's heading.
+  // After moving to another page, keyboard and screen-reader users land on
+  // its heading (not on the first load: the browser starts at the top).
+  const firstPath = useRef(path);
   useEffect(() => {
+    if (path === firstPath.current) return;
+    firstPath.current = '';
     document.querySelector<HTMLElement>('main h1')?.focus({ preventScroll: true });
   }, [path]);
   return (

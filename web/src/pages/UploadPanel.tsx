@@ -187,10 +187,13 @@ export function UploadPanel(props: { uploader: Uploader; bucket: string; prefix:
                   )}
                 </div>
                 <Progress value={i.sentBytes} max={i.sizeBytes} label={`Upload of ${i.name}`} state={i.state} />
-                <p class="upload-detail muted">
-                  {i.partsTotal > 0 && !isFinished(i.state) && `${i.partsDone} of ${i.partsTotal} parts uploaded · `}
-                  {i.detail}
-                </p>
+                {(i.detail !== kStateText[i.state] || (i.partsTotal > 0 && !isFinished(i.state))) && (
+                  <p class="upload-detail muted">
+                    {i.partsTotal > 0 && !isFinished(i.state) && `${i.partsDone} of ${i.partsTotal} parts uploaded`}
+                    {i.partsTotal > 0 && !isFinished(i.state) && i.detail !== kStateText[i.state] && ' · '}
+                    {i.detail !== kStateText[i.state] && i.detail}
+                  </p>
+                )}
                 {i.error && <p class="upload-error">{i.error}</p>}
               </li>
             ))}
