@@ -9,7 +9,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   # libraries (see DESIGN.md "Dependencies")
   libboost1.81-dev libisal-dev libssl-dev libxxhash-dev libsqlite3-dev
-  nlohmann-json3-dev libcli11-dev libfmt-dev libpugixml-dev
+  nlohmann-json3-dev libcli11-dev libfmt-dev libpugixml-dev libargon2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # real S3 clients and the test runner for end-to-end tests
   awscli rclone s3cmd s3fs fuse python3 python3-boto3 python3-pytest sqlite3 procps

@@ -3,7 +3,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <filesystem>
 #include <functional>
+#include <string>
 
 namespace holdfast::cli {
 
@@ -31,6 +33,13 @@ void AddDeletionNoticeCommand(CLI::App& app, Action* run);  // notice_command.cp
 // waits for one of them. Call BlockStopSignals before starting threads.
 void BlockStopSignals();
 int WaitForStopSignal();
+
+// `holdfast account create` (account_command.cpp): web accounts (docs/web.md).
+void AddAccountCommand(CLI::App& app, Action* run);
+
+// Where the built web pages are by default: web/ beside the executable
+// (`make` builds them into build/web/).
+std::filesystem::path DefaultWebRoot();
 
 // The cluster secret from $HOLDFAST_CLUSTER_SECRET or a file; empty if none.
 std::string ReadClusterSecret(const std::string& secret_file);

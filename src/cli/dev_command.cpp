@@ -20,6 +20,7 @@
 #include "common/digest.h"
 #include "common/log.h"
 #include "gateway/gateway.h"
+#include "web/web.h"
 
 namespace holdfast::cli {
 namespace {
@@ -29,6 +30,8 @@ namespace fs = std::filesystem;
 struct DevOptions {
   fs::path data_dir = ".holdfast-dev";
   uint16_t port = 9000;
+  int web_port = -1;  // -1: port + 1 (or any free port when port is 0); 0: any free port
+  std::string web_root;  // "": DefaultWebRoot()
   int providers = 3;
   int nodes_per_provider = 3;
   int heartbeat_ms = 500;
@@ -135,9 +138,10 @@ bool WaitForNodes(gateway::Gateway& gw, std::vector<DevNode>& nodes, std::chrono
   return false;
 }
 
-void WriteDevJson(const DevOptions& options, const std::string& endpoint, const DevCredentials& creds,
-                  const std::vector<DevNode>& nodes) {
+void WriteDevJson(const DevOptions& options, const std::string& endpoint, const std::string& web_url,
+                  const DevCredentials& creds, const std::vector<DevNode>& nodes) {
   nlohmann::json j = {{"endpoint", endpoint},
+                      {"web_url", web_url},
                       {"access_key", creds.access_key},
                       {"secret_key", creds.secret_key},
                       {"region", "us-east-1"},
@@ -231,6 +235,15 @@ int RunDev(const DevOptions& options) {
   gw_options.ledger_head_interval = std::chrono::seconds(options.ledger_head_interval_s);
   gw_options.deletion_notice_min_wait = std::chrono::seconds(options.deletion_wait_s);
   gw_options.notice_retry_base = std::chrono::milliseconds(options.notice_retry_ms);
+  gw_options.web_port = options.web_port >= 0 ? static_cast<uint16_t>(options.web_port)
+                        : options.port == 0  ? 0
+                                             : static_cast<uint16_t>(options.port + 1);
+  web::WebOptions web_options;
+  web_options.root = options.web_root.empty() ? DefaultWebRoot() : fs::path(options.web_root);
+  gw_options.web_handler = [web_options](gateway::GatewayContext& context, uint16_t s3_port) mutable {
+    web_options.s3_endpoint = "http://127.0.0.1:" + std::to_string(s3_port);
+    return web::MakeWebHandler(context, web_options);
+  };
   auto gw = gateway::Gateway::Start(gw_options);
   if (!gw) {
     std::cerr << "holdfast dev: cannot start the gateway: " << gw.error().message << "\n";
@@ -256,10 +269,13 @@ int RunDev(const DevOptions& options) {
     return 1;
   }
   std::string endpoint = "http://127.0.0.1:" + std::to_string((*gw)->port());
-  WriteDevJson(options, endpoint, creds, nodes);
+  std::string web_url = "http://127.0.0.1:" + std::to_string((*gw)->web_port()) + "/";
+  WriteDevJson(options, endpoint, web_url, creds, nodes);
   std::cout << "Holdfast dev cluster is up: " << nodes.size() << " nodes over " << options.providers
             << " providers\n"
             << "  endpoint:   " << endpoint << "\n"
+            << "  web:        " << web_url << "  (operator: holdfast account create admin --operator --dev-dir "
+            << options.data_dir.string() << ")\n"
             << "  access key: " << creds.access_key << "\n"
             << "  secret key: " << creds.secret_key << "\n"
             << "  data:       " << fs::absolute(options.data_dir).string() << "  (cluster map: dev.json)\n"
@@ -281,6 +297,10 @@ void AddDevCommand(CLI::App& app, Action* run) {
   CLI::App* cmd = app.add_subcommand("dev", "Run a local cluster: a gateway and nodes over several providers");
   cmd->add_option("--data-dir", options->data_dir, "Where the cluster keeps its data (kept across restarts)");
   cmd->add_option("--port", options->port, "Gateway port (S3 endpoint)");
+  cmd->add_option("--web-port", options->web_port,
+                  "Web interface port (docs/web.md; default: the gateway port + 1, 0 = any free port)")
+      ->check(CLI::Range(0, 65535));
+  cmd->add_option("--web-root", options->web_root, "The built web pages (default: web/ beside the executable)");
   cmd->add_option("--providers", options->providers, "Simulated hosting providers")->check(CLI::Range(1, 26));
   cmd->add_option("--nodes-per-provider", options->nodes_per_provider, "Nodes per provider")->check(CLI::Range(1, 64));
   cmd->add_option("--heartbeat-ms", options->heartbeat_ms, "Node heartbeat interval (a node is down after 4 missed)");

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   holdfast::cli::AddRebalanceCommand(app, &run);
   holdfast::cli::AddStatusCommand(app, &run);
   holdfast::cli::AddUserCommand(app, &run);
+  holdfast::cli::AddAccountCommand(app, &run);
   holdfast::cli::AddDeletionNoticeCommand(app, &run);  // after AddUserCommand
   holdfast::cli::AddLedgerCommand(app, &run);
   CLI11_PARSE(app, argc, argv);

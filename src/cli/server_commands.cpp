@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "common/log.h"
 #include "gateway/gateway.h"
+#include "web/web.h"
 #include "node/node.h"
 
 namespace holdfast::cli {
@@ -128,6 +129,9 @@ void AddGatewayCommand(CLI::App& app, Action* run) {
   auto ledger_head_interval_s = std::make_shared<int64_t>(60);
   auto deletion_wait_s = std::make_shared<int64_t>(30 * 24 * 3600);
   auto notice_retry_ms = std::make_shared<int64_t>(30000);
+  auto web_port = std::make_shared<int>(-1);
+  auto web_root = std::make_shared<std::string>();
+  auto web_public_url = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("gateway", "Run the S3 gateway");
   cmd->add_option("--data-dir", options->data_dir, "Directory for the metadata store")->required();
   cmd->add_option("--listen", *listen, "Address for S3 and the internal API (host:port)");
@@ -162,6 +166,14 @@ void AddGatewayCommand(CLI::App& app, Action* run) {
   cmd->add_option("--ledger-head-interval-s", *ledger_head_interval_s,
                   "Sign a notice-ledger tree head this often when the ledger grew (docs/ledger.md)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
+  cmd->add_option("--web-port", *web_port,
+                  "Serve the web interface (docs/web.md) on this port of the --listen address (0 = any free port); "
+                  "default: none")
+      ->check(CLI::Range(0, 65535));
+  cmd->add_option("--web-root", *web_root, "The built web pages (default: web/ beside the executable)");
+  cmd->add_option("--web-public-url", *web_public_url,
+                  "The URL people use for the web interface, e.g. https://files.example.org behind a TLS proxy "
+                  "(CSRF origin checks; https makes the session cookie Secure)");
   cmd->callback([=] {
     *run = [=]() -> int {
       gateway::GatewayOptions o = *options;
@@ -178,6 +190,18 @@ void AddGatewayCommand(CLI::App& app, Action* run) {
         std::cerr << "holdfast gateway: no cluster secret: set HOLDFAST_CLUSTER_SECRET or --secret-file\n";
         return 2;
       }
+      if (*web_port >= 0) {
+        // On the address of --listen: one host, two ports (docs/web.md).
+        o.web_port = static_cast<uint16_t>(*web_port);
+        web::WebOptions web_options;
+        web_options.root = web_root->empty() ? DefaultWebRoot() : std::filesystem::path(*web_root);
+        web_options.public_url = *web_public_url;
+        const std::string host = o.listen_address;
+        o.web_handler = [web_options, host](gateway::GatewayContext& context, uint16_t s3_port) mutable {
+          web_options.s3_endpoint = "http://" + host + ":" + std::to_string(s3_port);
+          return web::MakeWebHandler(context, web_options);
+        };
+      }
       if (!policy->empty()) o.policy = placement::DurabilityPolicy{(*policy)[0], (*policy)[1]};
       o.shard_loss_grace = std::chrono::milliseconds(*loss_grace_ms);
       o.repair_bytes_per_second = *repair_mib_per_s << 20;
@@ -190,11 +214,18 @@ void AddGatewayCommand(CLI::App& app, Action* run) {
         return 1;
       }
       HF_LOG_INFO("serving S3 on http://{}:{}", o.listen_address, (*gw)->port());
+      if ((*gw)->web_port() != 0) HF_LOG_INFO("serving the web interface on http://{}:{}/", o.listen_address, (*gw)->web_port());
       WaitForStopSignal();
       (*gw)->Stop();
       return 0;
     };
   });
+}
+
+std::filesystem::path DefaultWebRoot() {
+  std::error_code ec;
+  std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::filesystem::path("web") : exe.parent_path() / "web";
 }
 
 }  // namespace holdfast::cli

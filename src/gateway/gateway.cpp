@@ -72,6 +72,13 @@ class GatewayImpl final : public Gateway {
                                          MakeGatewayHandler(context_, options_.cluster_secret));
     if (!server) return server.error();
     server_ = std::move(*server);
+    if (options_.web_handler) {
+      net::ServerOptions web_options = server_options;
+      web_options.port = options_.web_port;
+      auto web = net::HttpServer::Start(io_, web_options, options_.web_handler(context_, server_->port()));
+      if (!web) return web.error();
+      web_server_ = std::move(*web);
+    }
     boost::asio::co_spawn(io_.context(0), RunGarbageCollector(context_, stopping_), boost::asio::detached);
     boost::asio::co_spawn(io_.context(0),
                           RunPendingWriteSweeper(context_, options_.pending_write_expiry,
@@ -88,12 +95,14 @@ class GatewayImpl final : public Gateway {
   }
 
   uint16_t port() const override { return server_->port(); }
+  uint16_t web_port() const override { return web_server_ ? web_server_->port() : 0; }
   std::vector<NodeView> Nodes() const override { return cluster_.Nodes(); }
 
   void Stop() override {
     if (stopped_.exchange(true)) return;
     stopping_ = true;
     server_->Stop();
+    if (web_server_) web_server_->Stop();
     io_.Stop();
     io_.Join();
     blocking_pool_.join();
@@ -138,6 +147,7 @@ class GatewayImpl final : public Gateway {
   NodeClient nodes_;
   GatewayContext context_;
   std::unique_ptr<net::HttpServer> server_;
+  std::unique_ptr<net::HttpServer> web_server_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> stopped_{false};
 };

@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,9 +24,12 @@
 
 #include "common/result.h"
 #include "gateway/cluster.h"
+#include "net/http.h"
 #include "placement/placement.h"
 
 namespace holdfast::gateway {
+
+class GatewayContext;  // gateway/context.h
 
 struct GatewayOptions {
   std::filesystem::path data_dir;  // holds meta.db
@@ -52,6 +56,13 @@ struct GatewayOptions {
   // rule; operators expect abandoned parts not to fill their disks forever).
   std::chrono::milliseconds multipart_upload_expiry{std::chrono::hours(24 * 7)};
   int io_threads = 2;
+  // The web interface (docs/web.md): a second listener on web_port (0 = any
+  // free port) answered by the handler `web_handler` makes (given the bound
+  // S3 port, for the pages to show); no factory = no
+  // web interface. The factory comes from web/ (web/web.h), which builds on
+  // the gateway, so the gateway does not link it itself.
+  std::function<net::Handler(GatewayContext&, uint16_t s3_port)> web_handler;
+  uint16_t web_port = 0;
   // Credentials to install at start (e.g. the dev cluster's); may be empty.
   std::string access_key_id;
   std::string secret_key;
@@ -62,6 +73,7 @@ class Gateway {
   static Result<std::unique_ptr<Gateway>> Start(const GatewayOptions& options);
   virtual ~Gateway() = default;
   virtual uint16_t port() const = 0;
+  virtual uint16_t web_port() const = 0;  // 0 without a web interface
   virtual std::vector<NodeView> Nodes() const = 0;
   // Stops serving and the background services; returns when they are done.
   virtual void Stop() = 0;

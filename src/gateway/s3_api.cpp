@@ -146,6 +146,10 @@ class GatewayHandler {
       co_await HandleUsers(ctx_, http, out);
       co_return;
     }
+    if (http.path == kAccountsPath) {  // web accounts: gateway/users.h
+      co_await HandleAccounts(ctx_, http, body, out);
+      co_return;
+    }
     if (http.path == kRecoverPath) {  // catalogue recovery: gateway/recover.h
       co_await HandleRecover(ctx_, http, out);
       co_return;
@@ -209,6 +213,23 @@ class GatewayHandler {
 };
 
 }  // namespace
+
+Task<void> HandleS3AsUser(GatewayContext& context, net::Request& http, net::BodyReader& body,
+                          net::ResponseWriter& out, std::string user_id) {
+  S3Request r{http, body, out, context, RandomHex(8), {}, {}, {}};
+  net::ParseQuery(http.query, &r.query);
+  auto target = s3::ParseTarget(http, context.settings.base_domain);
+  if (auto* error = std::get_if<s3::S3Error>(&target)) {
+    co_await SendError(r, *error);
+    co_return;
+  }
+  r.target = std::get<s3::Target>(target);
+  r.auth.user_id = std::move(user_id);
+  r.auth.access_key_id = "web-session";
+  r.auth.payload_hash = "UNSIGNED-PAYLOAD";
+  r.auth.region = context.settings.region;
+  co_await Route(r);
+}
 
 net::Handler MakeGatewayHandler(GatewayContext& context, std::string cluster_secret) {
   auto handler = std::make_shared<GatewayHandler>(context, std::move(cluster_secret));

@@ -17,4 +17,12 @@ namespace holdfast::gateway {
 // `cluster_secret` authenticates nodes' heartbeats on the internal API.
 net::Handler MakeGatewayHandler(GatewayContext& context, std::string cluster_secret);
 
+// Serves one S3 request whose caller was authenticated by other means: the
+// web interface's session (web/web.h, docs/web.md). `user_id` is the caller
+// (never empty); `http.path` must already be the S3 path ("/bucket/key").
+// The body is taken as UNSIGNED-PAYLOAD (the session, not a signature,
+// vouches for the request; TCP and the shards' checksums for the bytes).
+net::Task<void> HandleS3AsUser(GatewayContext& context, net::Request& http, net::BodyReader& body,
+                               net::ResponseWriter& out, std::string user_id);
+
 }  // namespace holdfast::gateway

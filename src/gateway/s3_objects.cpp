@@ -245,6 +245,15 @@ Task<void> PutObject(S3Request& r) {
 
 namespace {
 
+// GetObject's query parameters that replace a response header.
+constexpr std::pair<std::string_view, std::string_view> kResponseHeaderOverrides[] = {
+    {"response-content-type", "Content-Type"},
+    {"response-content-language", "Content-Language"},
+    {"response-expires", "Expires"},
+    {"response-cache-control", "Cache-Control"},
+    {"response-content-disposition", "Content-Disposition"},
+    {"response-content-encoding", "Content-Encoding"}};
+
 // GET / HEAD ?partNumber=N (AWS GetObject PartNumber): the bytes of part N
 // of a multipart object (N counts the parts of the completed object, 1 to
 // x-amz-mp-parts-count, which is added to `headers`), or, for any other
@@ -316,6 +325,13 @@ Task<void> GetObject(S3Request& r) {
   }
   net::Headers headers = BaseHeaders(r);
   AddObjectHeaders(v, &headers);
+  // S3's response header overrides (e.g. a download as an attachment under
+  // another name); like S3, only for an authenticated caller.
+  if (!r.anonymous()) {
+    for (auto [parameter, header] : kResponseHeaderOverrides) {
+      if (r.HasQuery(parameter)) headers.Set(std::string(header), r.QueryValue(parameter));
+    }
+  }
   if (by_version || bucket->versioning != meta::Versioning::kNeverEnabled) {
     headers.Set("x-amz-version-id", meta::S3VersionId(v));
   }

@@ -8,17 +8,27 @@
 #include "common/digest.h"
 #include "common/log.h"
 #include "gateway/operations.h"
+#include "s3/s3.h"
 
 namespace holdfast::gateway {
 
-namespace {
-
-// Lower-case letters, digits, '.', '_' and '-', starting with a letter or
-// digit, at most 64 bytes: safe in logs, paths and bucket owner fields.
 bool IsValidUserName(std::string_view name) {
   if (name.empty() || name.size() > 64 || !std::isalnum(static_cast<unsigned char>(name[0]))) return false;
   return name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789._-") == std::string_view::npos;
 }
+
+meta::AccessKey NewAccessKey(const std::string& user_id, int64_t now_unix_ms) {
+  // AWS-shaped credentials: a 20-character key id and a 40-character secret.
+  meta::AccessKey key;
+  key.user_id = user_id;
+  key.access_key_id = "HF" + RandomHex(9);
+  for (char& c : key.access_key_id) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  key.secret_key = RandomHex(20);
+  key.created_unix_ms = now_unix_ms;
+  return key;
+}
+
+namespace {
 
 std::string KeyBody(const meta::AccessKey& key) {
   return nlohmann::json{{"user_id", key.user_id},
@@ -107,12 +117,7 @@ net::Task<void> HandleUsers(GatewayContext& ctx, const net::Request& http, net::
     (void)co_await out.Send(200, headers, body);
     co_return;
   }
-  // AWS-shaped credentials: a 20-character key id and a 40-character secret.
-  meta::AccessKey key;
-  key.user_id = user;
-  key.access_key_id = "HF" + RandomHex(9);
-  for (char& c : key.access_key_id) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  key.secret_key = RandomHex(20);
+  meta::AccessKey key = NewAccessKey(user, ctx.clock.NowUnixMs());
   Status saved = co_await net::RunBlocking(ctx.blocking_pool, [&] { return ctx.store.PutAccessKey(key); });
   if (!saved) {
     std::string error = AdminErrorJson("cannot store the access key: " + saved.error().message);
@@ -122,6 +127,73 @@ net::Task<void> HandleUsers(GatewayContext& ctx, const net::Request& http, net::
   HF_LOG_INFO("created access key {} for user {}", key.access_key_id, user);
   std::string body = KeyBody(key);
   (void)co_await out.Send(201, headers, body);
+}
+
+net::Task<void> HandleAccounts(GatewayContext& ctx, const net::Request& http, net::BodyReader& body,
+                               net::ResponseWriter& out) {
+  net::Headers headers;
+  headers.Set("Content-Type", "application/json");
+  if (http.method != "POST") {
+    headers.Set("Allow", "POST");
+    std::string error = AdminErrorJson(http.method + " is not allowed on " + http.path +
+                                       "; use POST ?user=NAME with {\"password_hash\", \"role\"}");
+    (void)co_await out.Send(405, headers, error);
+    co_return;
+  }
+  std::vector<std::pair<std::string, std::string>> query;
+  net::ParseQuery(http.query, &query);
+  std::string user;
+  for (const auto& [name, value] : query) {
+    if (name == "user") user = value;
+  }
+  std::string text(std::min<uint64_t>(http.content_length.value_or(0), 16 * 1024), '\0');
+  auto n = co_await body.ReadFull(std::span<uint8_t>(reinterpret_cast<uint8_t*>(text.data()), text.size()));
+  if (!n) co_return;
+  text.resize(*n);
+  meta::WebAccount account;
+  account.user_id = user;
+  account.created_unix_ms = ctx.clock.NowUnixMs();
+  std::string problem;
+  if (!IsValidUserName(user)) {
+    problem = "user names are 1-64 characters of a-z, 0-9, '.', '_' and '-', starting with a letter or digit; got '" +
+              user + "'";
+  } else {
+    auto parsed = nlohmann::json::parse(text, nullptr, false);
+    if (!parsed.is_object() || !parsed.contains("password_hash") || !parsed["password_hash"].is_string()) {
+      problem = "the body must be {\"password_hash\": \"$argon2id$...\", \"role\": \"user\"|\"operator\"}";
+    } else {
+      account.password_hash = parsed["password_hash"].get<std::string>();
+      std::string role = parsed.value("role", "user");
+      if (!account.password_hash.starts_with("$argon2id$")) problem = "password_hash must be an encoded Argon2id hash";
+      if (role != "user" && role != "operator") problem = "role must be user or operator; got '" + role + "'";
+      account.role = role == "operator" ? meta::WebRole::kOperator : meta::WebRole::kUser;
+    }
+  }
+  if (!problem.empty()) {
+    std::string error = AdminErrorJson(problem);
+    (void)co_await out.Send(400, headers, error);
+    co_return;
+  }
+  Status saved = co_await net::RunBlocking(ctx.blocking_pool, [&] { return ctx.store.PutWebAccount(account); });
+  if (!saved) {
+    std::string error = AdminErrorJson("cannot store the account: " + saved.error().message);
+    (void)co_await out.Send(500, headers, error);
+    co_return;
+  }
+  // The account's home bucket (docs/web.md), when its name is a free bucket name.
+  bool home = false;
+  if (!s3::CheckBucketName(user)) {
+    meta::Bucket bucket{user, user, ctx.settings.region, ctx.clock.NowUnixMs()};
+    Status created = co_await net::RunBlocking(ctx.blocking_pool, [&] { return ctx.store.CreateBucket(bucket); });
+    auto existing = co_await net::RunBlocking(ctx.blocking_pool, [&] { return ctx.store.GetBucket(user); });
+    home = created.ok() || (existing.ok() && existing->owner_id == user);
+  }
+  HF_LOG_INFO("account {} set (role {})", user, meta::WebRoleName(account.role));
+  std::string reply = nlohmann::json{{"user_id", user},
+                                     {"role", meta::WebRoleName(account.role)},
+                                     {"home_bucket", home ? user : ""}}
+                          .dump();
+  (void)co_await out.Send(200, headers, reply);
 }
 
 }  // namespace holdfast::gateway

@@ -8,6 +8,8 @@
 // docs/s3-compatibility.md), so users touch each other's data only as shared.
 #pragma once
 
+#include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "gateway/context.h"
@@ -19,5 +21,20 @@ inline constexpr std::string_view kUsersPath = "/_holdfast/v1/users";
 
 // Answers an authenticated request to kUsersPath.
 net::Task<void> HandleUsers(GatewayContext& context, const net::Request& http, net::ResponseWriter& out);
+
+// Web accounts (docs/web.md): POST /_holdfast/v1/accounts?user=NAME with
+// {"password_hash": "$argon2id$...", "role": "user"|"operator"} creates the
+// account or replaces its password and role (`holdfast account create`
+// hashes the password itself, so it never crosses the wire), and creates
+// the home bucket NAME when that bucket name is free.
+inline constexpr std::string_view kAccountsPath = "/_holdfast/v1/accounts";
+net::Task<void> HandleAccounts(GatewayContext& context, const net::Request& http, net::BodyReader& body,
+                               net::ResponseWriter& out);
+
+// Lower-case letters, digits, '.', '_' and '-', starting with a letter or
+// digit, at most 64 bytes: safe in logs, paths and bucket owner fields.
+bool IsValidUserName(std::string_view name);
+// A new access key for `user_id` with AWS-shaped credentials.
+meta::AccessKey NewAccessKey(const std::string& user_id, int64_t now_unix_ms);
 
 }  // namespace holdfast::gateway

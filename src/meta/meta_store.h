@@ -282,6 +282,7 @@ struct AccessKey {
   std::string access_key_id;
   std::string secret_key;
   std::string user_id;
+  int64_t created_unix_ms = 0;  // 0 for keys made before schema v10
 };
 
 struct ListQuery {
@@ -466,6 +467,47 @@ struct UserDataDeletion {
   uint64_t bytes = 0;    // object bytes (sizes of the versions' rows)
 };
 
+// ---- The web interface (schema v10; docs/web.md) ---------------------------
+// An account: an S3 user (user_id) that can sign in with a password.
+enum class WebRole { kUser, kOperator };
+const char* WebRoleName(WebRole role);  // "user", "operator"
+
+struct WebAccount {
+  std::string user_id;
+  std::string password_hash;  // Argon2id, encoded ("$argon2id$v=19$...")
+  WebRole role = WebRole::kUser;
+  int64_t created_unix_ms = 0;
+};
+
+// A signed-in browser. Only the token's SHA-256 (hex) is stored, so a copy
+// of the database does not sign anyone in.
+struct WebSession {
+  std::string token_sha256;
+  std::string user_id;
+  std::string csrf_token;
+  int64_t created_unix_ms = 0;
+  int64_t expires_unix_ms = 0;
+};
+
+// A public link to the current version of bucket/key.
+struct ShareLink {
+  std::string link_id;
+  std::string owner_id;
+  std::string bucket;
+  std::string key;
+  int64_t created_unix_ms = 0;
+  int64_t expires_unix_ms = 0;  // 0: never
+  std::string password_hash;    // "": no password
+  int64_t revoked_unix_ms = 0;  // 0: not revoked
+  int64_t downloads = 0;
+};
+
+struct BucketUsage {
+  std::string bucket;
+  int64_t objects = 0;  // current versions that are not delete markers
+  uint64_t bytes = 0;
+};
+
 class MetaStore {
  public:
   virtual ~MetaStore() = default;
@@ -622,6 +664,37 @@ class MetaStore {
   // Users and S3 credentials.
   virtual Status PutAccessKey(const AccessKey& key) = 0;
   virtual Result<AccessKey> GetAccessKey(const std::string& access_key_id) = 0;  // kNotFound
+  // The user's access keys, oldest first.
+  virtual Result<std::vector<AccessKey>> ListAccessKeys(const std::string& user_id) = 0;
+  // kNotFound unless the key exists and belongs to `user_id`.
+  virtual Status DeleteAccessKey(const std::string& user_id, const std::string& access_key_id) = 0;
+
+  // ---- Web accounts, sessions and share links (schema v10; docs/web.md) ----
+  // Signing up: creates the account and its home bucket in one transaction.
+  // kAlreadyExists when the name is taken: by an account, by a user with an
+  // access key or a bucket, or by a bucket of that name.
+  virtual Status SignUp(const WebAccount& account, const Bucket& home_bucket) = 0;
+  // Creates the account or replaces its password and role (the operator's
+  // `holdfast account create`).
+  virtual Status PutWebAccount(const WebAccount& account) = 0;
+  virtual Result<WebAccount> GetWebAccount(const std::string& user_id) = 0;  // kNotFound
+  virtual Status CreateWebSession(const WebSession& session) = 0;
+  // kNotFound if there is none or it expired by `now_unix_ms`.
+  virtual Result<WebSession> GetWebSession(const std::string& token_sha256, int64_t now_unix_ms) = 0;
+  // Deletes the session, and every session that expired by `now_unix_ms`.
+  virtual Status DeleteWebSession(const std::string& token_sha256, int64_t now_unix_ms) = 0;
+  virtual Status CreateShareLink(const ShareLink& link) = 0;  // kAlreadyExists
+  virtual Result<ShareLink> GetShareLink(const std::string& link_id) = 0;  // kNotFound
+  // The owner's links, newest first (at most `limit`).
+  virtual Result<std::vector<ShareLink>> ListShareLinks(const std::string& owner_id, int limit) = 0;
+  // kNotFound unless the link exists and belongs to `owner_id`; revoking
+  // twice keeps the first time.
+  virtual Status RevokeShareLink(const std::string& owner_id, const std::string& link_id,
+                                 int64_t now_unix_ms) = 0;
+  virtual Status CountShareLinkDownload(const std::string& link_id) = 0;
+  // Current versions in each bucket the user owns, by bucket name. Cost: a
+  // pass over the current versions of those buckets.
+  virtual Result<std::vector<BucketUsage>> UsageOfUser(const std::string& user_id) = 0;
 
   // ---- Object Lock (docs/object-lock.md) -----------------------------------
   // Every path that removes a version row (DeleteObject, DeleteObjectVersion,

@@ -3,6 +3,7 @@
 #include "meta/sqlite_multipart.h"
 #include "meta/sqlite_rows.h"
 #include "meta/sqlite_versions.h"
+#include "meta/sqlite_web.h"
 
 namespace holdfast::meta {
 
@@ -434,6 +435,7 @@ Result<UserDataDeletion> RemoveUserData(Db& db, const std::string& user_id, int6
     stmt.BindText(1, user_id);
     META_TRY(stmt.Run());
   }
+  META_TRY(RemoveWebData(db, user_id));
   if (!notice_id.empty()) {
     // A notice cancelled meanwhile refuses the whole deletion.
     META_TRY(ClaimNotice(db, notice_id,

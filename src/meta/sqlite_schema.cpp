@@ -324,6 +324,45 @@ constexpr const char* kSchemaV9 = R"sql(
 CREATE INDEX hold_versions_by_hold ON hold_versions (hold_id);
 )sql";
 
+// The web interface (docs/web.md): passwords of accounts (an account is an
+// S3 user with a password), sign-in sessions (only the token's SHA-256 is
+// stored), and share links. Access keys get a creation time and an index by
+// user, for the settings page's list of one's own keys.
+constexpr const char* kSchemaV10 = R"sql(
+CREATE TABLE web_accounts (
+  user_id         TEXT NOT NULL PRIMARY KEY,
+  password_hash   TEXT NOT NULL,
+  role            TEXT NOT NULL CHECK (role IN ('user', 'operator')),
+  created_unix_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE web_sessions (
+  token_sha256    TEXT NOT NULL PRIMARY KEY,
+  user_id         TEXT NOT NULL,
+  csrf_token      TEXT NOT NULL,
+  created_unix_ms INTEGER NOT NULL,
+  expires_unix_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX web_sessions_by_user ON web_sessions (user_id);
+CREATE INDEX web_sessions_by_expiry ON web_sessions (expires_unix_ms);
+
+CREATE TABLE share_links (
+  link_id         TEXT NOT NULL PRIMARY KEY,
+  owner_id        TEXT NOT NULL,
+  bucket          TEXT NOT NULL,
+  key             TEXT NOT NULL,
+  created_unix_ms INTEGER NOT NULL,
+  expires_unix_ms INTEGER NOT NULL DEFAULT 0,  -- 0: never
+  password_hash   TEXT NOT NULL DEFAULT '',    -- '': no password
+  revoked_unix_ms INTEGER NOT NULL DEFAULT 0,  -- 0: not revoked
+  downloads       INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX share_links_by_owner ON share_links (owner_id, created_unix_ms);
+
+ALTER TABLE access_keys ADD COLUMN created_unix_ms INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX access_keys_by_user ON access_keys (user_id);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
@@ -334,6 +373,7 @@ constexpr Migration kMigrations[] = {
     {7, kSchemaV7},
     {8, kSchemaV8},
     {9, kSchemaV9},
+    {10, kSchemaV10},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 

@@ -8,7 +8,7 @@
 namespace holdfast::meta::sqlite {
 
 // The schema version this build writes (PRAGMA user_version).
-inline constexpr int kSchemaVersion = 9;
+inline constexpr int kSchemaVersion = 10;
 
 // Brings the database up to kSchemaVersion, one migration per transaction.
 // kConflict if the file was written by a newer build.

@@ -15,6 +15,7 @@
 #include "meta/sqlite_list.h"
 #include "meta/sqlite_drains.h"
 #include "meta/sqlite_holds.h"
+#include "meta/sqlite_web.h"
 #include "meta/sqlite_ledger.h"
 #include "meta/sqlite_multipart.h"
 #include "meta/sqlite_object_lock.h"
@@ -152,6 +153,22 @@ class SqliteStore final : public MetaStore {
 
   Status PutAccessKey(const AccessKey& key) override;
   Result<AccessKey> GetAccessKey(const std::string& access_key_id) override;
+  Result<std::vector<AccessKey>> ListAccessKeys(const std::string& user_id) override;
+  Status DeleteAccessKey(const std::string& user_id, const std::string& access_key_id) override;
+
+  // Web accounts, sessions and share links (meta/sqlite_web.h).
+  Status SignUp(const WebAccount& account, const Bucket& home_bucket) override;
+  Status PutWebAccount(const WebAccount& account) override;
+  Result<WebAccount> GetWebAccount(const std::string& user_id) override;
+  Status CreateWebSession(const WebSession& session) override;
+  Result<WebSession> GetWebSession(const std::string& token_sha256, int64_t now_unix_ms) override;
+  Status DeleteWebSession(const std::string& token_sha256, int64_t now_unix_ms) override;
+  Status CreateShareLink(const ShareLink& link) override;
+  Result<ShareLink> GetShareLink(const std::string& link_id) override;
+  Result<std::vector<ShareLink>> ListShareLinks(const std::string& owner_id, int limit) override;
+  Status RevokeShareLink(const std::string& owner_id, const std::string& link_id, int64_t now_unix_ms) override;
+  Status CountShareLinkDownload(const std::string& link_id) override;
+  Result<std::vector<BucketUsage>> UsageOfUser(const std::string& user_id) override;
 
   // Object Lock (sqlite_object_lock.h).
   Result<BucketObjectLock> GetBucketObjectLock(const std::string& bucket) override;
@@ -910,9 +927,12 @@ Status SqliteStore::PutAccessKey(const AccessKey& key) {
   if (key.access_key_id.empty()) return MakeError(Errc::kInvalidArgument, "access key id is empty");
   return Transact(Txn::Mode::kWrite, [&](Db& db) -> Status {
     Stmt stmt = db.Prepare(
-        "INSERT OR REPLACE INTO access_keys (access_key_id, secret_key, user_id) "
-        "VALUES (?1, ?2, ?3)");
-    stmt.BindText(1, key.access_key_id).BindText(2, key.secret_key).BindText(3, key.user_id);
+        "INSERT OR REPLACE INTO access_keys (access_key_id, secret_key, user_id, created_unix_ms) "
+        "VALUES (?1, ?2, ?3, ?4)");
+    stmt.BindText(1, key.access_key_id)
+        .BindText(2, key.secret_key)
+        .BindText(3, key.user_id)
+        .BindInt(4, key.created_unix_ms);
     return stmt.Run();
   });
 }
@@ -920,12 +940,73 @@ Status SqliteStore::PutAccessKey(const AccessKey& key) {
 Result<AccessKey> SqliteStore::GetAccessKey(const std::string& access_key_id) {
   return Transact(Txn::Mode::kRead, [&](Db& db) -> Result<AccessKey> {
     Stmt stmt = db.Prepare(
-        "SELECT access_key_id, secret_key, user_id FROM access_keys WHERE access_key_id = ?1");
+        "SELECT access_key_id, secret_key, user_id, created_unix_ms FROM access_keys WHERE access_key_id = ?1");
     stmt.BindText(1, access_key_id);
     META_ASSIGN_OR_RETURN(const bool has_row, stmt.Step());
     if (!has_row) return NotFound("access key " + access_key_id + " does not exist");
-    return AccessKey{stmt.ColumnText(0), stmt.ColumnText(1), stmt.ColumnText(2)};
+    return AccessKey{stmt.ColumnText(0), stmt.ColumnText(1), stmt.ColumnText(2), stmt.ColumnInt(3)};
   });
+}
+
+Result<std::vector<AccessKey>> SqliteStore::ListAccessKeys(const std::string& user_id) {
+  return Transact(Txn::Mode::kRead, [&](Db& db) { return sqlite::LoadAccessKeys(db, user_id); });
+}
+
+Status SqliteStore::DeleteAccessKey(const std::string& user_id, const std::string& access_key_id) {
+  return Transact(Txn::Mode::kWrite, [&](Db& db) { return sqlite::RemoveAccessKey(db, user_id, access_key_id); });
+}
+
+// --- Web accounts, sessions and share links ---------------------------------
+
+Status SqliteStore::SignUp(const WebAccount& account, const Bucket& home_bucket) {
+  return Transact(Txn::Mode::kWrite, [&](Db& db) { return sqlite::InsertSignUp(db, account, home_bucket); });
+}
+
+Status SqliteStore::PutWebAccount(const WebAccount& account) {
+  return Transact(Txn::Mode::kWrite, [&](Db& db) { return sqlite::UpsertWebAccount(db, account); });
+}
+
+Result<WebAccount> SqliteStore::GetWebAccount(const std::string& user_id) {
+  return Transact(Txn::Mode::kRead, [&](Db& db) { return sqlite::LoadWebAccount(db, user_id); });
+}
+
+Status SqliteStore::CreateWebSession(const WebSession& session) {
+  return Transact(Txn::Mode::kWrite, [&](Db& db) { return sqlite::InsertWebSession(db, session); });
+}
+
+Result<WebSession> SqliteStore::GetWebSession(const std::string& token_sha256, int64_t now_unix_ms) {
+  return Transact(Txn::Mode::kRead, [&](Db& db) { return sqlite::LoadWebSession(db, token_sha256, now_unix_ms); });
+}
+
+Status SqliteStore::DeleteWebSession(const std::string& token_sha256, int64_t now_unix_ms) {
+  return Transact(Txn::Mode::kWrite, [&](Db& db) { return sqlite::RemoveWebSession(db, token_sha256, now_unix_ms); });
+}
+
+Status SqliteStore::CreateShareLink(const ShareLink& link) {
+  return Transact(Txn::Mode::kWrite, [&](Db& db) { return sqlite::InsertShareLink(db, link); });
+}
+
+Result<ShareLink> SqliteStore::GetShareLink(const std::string& link_id) {
+  return Transact(Txn::Mode::kRead, [&](Db& db) { return sqlite::LoadShareLink(db, link_id); });
+}
+
+Result<std::vector<ShareLink>> SqliteStore::ListShareLinks(const std::string& owner_id, int limit) {
+  return Transact(Txn::Mode::kRead, [&](Db& db) { return sqlite::LoadShareLinks(db, owner_id, limit); });
+}
+
+Status SqliteStore::RevokeShareLink(const std::string& owner_id, const std::string& link_id, int64_t now_unix_ms) {
+  return Transact(Txn::Mode::kWrite,
+                  [&](Db& db) { return sqlite::MarkShareLinkRevoked(db, owner_id, link_id, now_unix_ms); });
+}
+
+Status SqliteStore::CountShareLinkDownload(const std::string& link_id) {
+  // A counter, not a promise: losing the last few on power loss is fine.
+  return Transact(Txn::Mode::kWrite, [&](Db& db) { return sqlite::AddShareLinkDownload(db, link_id); },
+                  Sync::kDeferred);
+}
+
+Result<std::vector<BucketUsage>> SqliteStore::UsageOfUser(const std::string& user_id) {
+  return Transact(Txn::Mode::kRead, [&](Db& db) { return sqlite::LoadUsageOfUser(db, user_id); });
 }
 
 // --- Object Lock ------------------------------------------------------------

@@ -69,7 +69,7 @@ class DevCluster:
             [self.binary, "dev", "--data-dir", self.data_dir, "--port", str(self.port),
              "--providers", str(self.providers),
              "--nodes-per-provider", str(self.nodes_per_provider), "--heartbeat-ms", "250",
-             *self.extra_args],
+             "--web-port", "0", *self.extra_args],
             stdout=self.log, stderr=subprocess.STDOUT)
 
         def ready():
@@ -80,6 +80,7 @@ class DevCluster:
         with open(dev_json) as f:
             self.info = json.load(f)
         self.endpoint = self.info["endpoint"]
+        self.web_url = self.info["web_url"].rstrip("/")
         return self
 
     def stop(self):
