@@ -108,9 +108,10 @@ export class DevCluster {
   static async start() {
     const bin = process.env.HOLDFAST_BIN;
     if (!bin || !fs.existsSync(bin)) throw new Error(`HOLDFAST_BIN must name the holdfast executable (got ${bin})`);
-    const webRoot = path.join(path.dirname(bin), 'web', 'index.html');
-    if (!fs.existsSync(webRoot)) {
-      throw new Error(`${webRoot} is missing: the web application was not built (run scripts/setup.sh, then build)`);
+    // The gateway serves web/ beside the executable unless told otherwise.
+    const webRoot = process.env.HOLDFAST_WEB_ROOT || path.join(path.dirname(bin), 'web');
+    if (!fs.existsSync(path.join(webRoot, 'index.html'))) {
+      throw new Error(`${webRoot}/index.html is missing: the web application was not built (run scripts/setup.sh, then build)`);
     }
     const cluster = new DevCluster();
     cluster.bin = bin;
@@ -121,7 +122,7 @@ export class DevCluster {
     const log = fs.openSync(path.join(cluster.dir, 'dev.log'), 'w');
     cluster.proc = spawn(
       bin,
-      ['dev', '--data-dir', cluster.dir, '--port', String(cluster.port), '--web-port', String(cluster.webPort)],
+      ['dev', '--data-dir', cluster.dir, '--port', String(cluster.port), '--web-port', String(cluster.webPort), '--web-root', webRoot],
       { stdio: ['ignore', log, log] },
     );
     fs.closeSync(log);

@@ -441,7 +441,7 @@ test('my files: search, sort, folders, export, and a delete refused by a hold sa
   await fileRow(page, 'reports/report.pdf').waitFor();
   assert.equal(await objectSha(page, 'reports/report.pdf'), files.inFolder.sha256);
   await page.locator('.crumbs').getByRole('link', { name: kUser }).click();
-  await page.getByRole('link', { name: 'reports/' }).waitFor();
+  await page.getByRole('link', { name: 'reports/', exact: true }).waitFor();
   // Export: everything as one tar.
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download everything' }).click()]);
   const tar = fs.readFileSync(await download.path());

@@ -31,7 +31,11 @@ export function FilesPage(props: { session: Session; uploader: Uploader }) {
   const loc = useLocation();
   const bucket = loc.query.get('bucket') || props.session.home_bucket;
   const prefix = loc.query.get('prefix') || '';
-  const [listing, setListing] = useState<s3.Listing | null>(null);
+  // The listing remembers which folder it is of, so that another folder's
+  // entries are never shown while the new one loads.
+  const [listed, setListed] = useState<{ where: string; listing: s3.Listing } | null>(null);
+  const where = `${bucket}/${prefix}`;
+  const listing = listed && listed.where === where ? listed.listing : null;
   const [usage, setUsage] = useState<Usage | null>(null);
   const [error, setError] = useState('');
   const [message, setMessage] = useState('');
@@ -48,7 +52,7 @@ export function FilesPage(props: { session: Session; uploader: Uploader }) {
     let stale = false;
     setError('');
     s3.listObjects(bucket, prefix)
-      .then((l) => !stale && setListing(l))
+      .then((l) => !stale && setListed({ where, listing: l }))
       .catch((e) => !stale && setError(`Could not list your files: ${e.message}`));
     api<Usage>('GET', '/api/usage')
       .then((u) => !stale && setUsage(u))
