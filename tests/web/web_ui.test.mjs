@@ -636,7 +636,7 @@ test('a phone-sized screen and the keyboard', async () => {
   await waitFor(async () => (await page.locator('dialog[open]').count()) === 0, { what: 'Escape closes the dialog' });
 });
 
-test('the dashboard shows every node by provider, the loss drill, and a provider going down', async () => {
+test('the dashboard shows every node by provider, the loss drill, and a provider going down', async (t) => {
   // alice is no operator.
   assert.equal((await page.request.get(url('/api/admin/status'))).status(), 403);
   assert.equal(await page.getByRole('link', { name: 'Dashboard' }).count(), 0);
@@ -673,6 +673,7 @@ test('the dashboard shows every node by provider, the loss drill, and a provider
     what: `${victim}'s nodes shown down`,
   });
   const elapsedMs = Date.now() - started;
+  t.diagnostic(`${victim}'s nodes shown down ${elapsedMs} ms after they were killed`);
   // Heartbeat timeout (4 x 500 ms in `holdfast dev`) + one 2 s page refresh + slack.
   assert.ok(elapsedMs <= 6000, `shown down after ${elapsedMs} ms`);
   for (const n of cluster.dev.nodes.filter((n) => n.provider !== victim)) {
@@ -683,4 +684,19 @@ test('the dashboard shows every node by provider, the loss drill, and a provider
   // The files stay readable with a whole provider gone.
   assert.equal(await objectSha(page, 'big.bin'), files.big.sha256);
   await opCtx.close();
+});
+
+test('signing out ends the session', async () => {
+  await page.goto(url('/settings'));
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForURL(/\/signin$/);
+  assert.equal((await page.request.get(url('/api/session'))).status(), 401);
+  assert.equal((await page.request.get(url('/api/keys'))).status(), 401);
+  await page.goto(url('/files'));
+  await page.waitForURL(/\/signin\?next=%2Ffiles$/);
+  // Signing in again goes back where the user was going.
+  await page.getByLabel('Name').fill(kUser);
+  await page.getByLabel('Password').fill(kPassword);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(/\/files$/);
 });

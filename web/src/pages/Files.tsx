@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { api, ApiError, exportUrl, SearchHit, Session, Usage } from '../api';
+import { api, exportUrl, SearchHit, Session, Usage } from '../api';
 import { ConfirmButton } from '../components/Confirm';
 import { Notice } from '../components/Notice';
 import { formatBytes, formatDate, plural } from '../format';
@@ -376,9 +376,4 @@ export function FilesPage(props: { session: Session; uploader: Uploader }) {
 
 function baseName(key: string): string {
   return key.slice(key.lastIndexOf('/') + 1);
-}
-
-export function errorText(e: unknown): string {
-  if (e instanceof ApiError || e instanceof s3.S3Error) return e.message;
-  return e instanceof Error ? e.message : String(e);
 }
