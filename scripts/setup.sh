@@ -17,7 +17,15 @@ packages=(
   python3-xxhash
   # the independent notice-ledger verifier (tools/ledger_verify.py) and its e2e test
   python3-nacl
+  # the web application's browser tests (tests/web/): headless Chromium and a font to render with
+  chromium fonts-dejavu-core
 )
+
+# node and npm build the web application (web/, docs/web.md). Debian 12's
+# nodejs 18 is enough; a machine that already has a node (e.g. NodeSource's,
+# which bundles its own npm) keeps it, so each is installed only when missing.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -31,4 +39,16 @@ if ((${#missing[@]})); then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
   echo "setup: all packages present"
+fi
+
+# The web application's npm packages, exactly as web/package-lock.json pins
+# them. Again only when needed: node_modules is missing or older than the
+# lock file (npm writes node_modules/.package-lock.json on every install).
+web_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/web"
+if [ ! -f "$web_dir/node_modules/.package-lock.json" ] ||
+   [ "$web_dir/package-lock.json" -nt "$web_dir/node_modules/.package-lock.json" ]; then
+  echo "setup: npm ci in web/"
+  (cd "$web_dir" && npm ci --no-audit --no-fund --loglevel=error)
+else
+  echo "setup: web/node_modules is up to date"
 fi
