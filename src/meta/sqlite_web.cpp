@@ -178,10 +178,13 @@ Status AddShareLinkDownload(Db& db, const std::string& link_id) {
 
 Result<std::vector<BucketUsage>> LoadUsageOfUser(Db& db, const std::string& user_id) {
   // Through object_versions_latest (bucket, key WHERE is_latest = 1): only the
-  // current versions of the user's buckets are visited.
+  // current versions of the user's buckets are visited. Empty keys ending in
+  // '/' are folder markers (the web page's "New folder", like S3 consoles'),
+  // not files.
   Stmt stmt = db.Prepare(
       "SELECT b.name, COUNT(v.version_id), COALESCE(SUM(v.size_bytes), 0) FROM buckets b "
       "LEFT JOIN object_versions v ON v.bucket = b.name AND v.is_latest = 1 AND v.kind != 'delete_marker' "
+      "AND NOT (v.size_bytes = 0 AND v.key LIKE '%/') "
       "WHERE b.owner_id = ?1 GROUP BY b.name ORDER BY b.name");
   stmt.BindText(1, user_id);
   std::vector<BucketUsage> usage;

@@ -118,6 +118,9 @@ TEST_F(WebStoreTest, UsageCountsCurrentVersionsOfTheUsersBuckets) {
   Commit(MakeVersion("b", "k1", 2));   // replaces it: 1002
   Commit(MakeVersion("b", "k2", 3));   // 1003
   Commit(MakeVersion("c", "k", 4));    // bob's
+  ObjectVersion folder = MakeVersion("b", "folder/", 5);
+  folder.size_bytes = 0;
+  Commit(folder);                      // a folder marker: not a file
   auto usage = store_->UsageOfUser("alice");
   ASSERT_OK(usage);
   ASSERT_EQ(usage->size(), 2u);

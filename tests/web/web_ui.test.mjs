@@ -674,8 +674,9 @@ test('the dashboard shows every node by provider, the loss drill, and a provider
   });
   const elapsedMs = Date.now() - started;
   t.diagnostic(`${victim}'s nodes shown down ${elapsedMs} ms after they were killed`);
-  // Heartbeat timeout (4 x 500 ms in `holdfast dev`) + one 2 s page refresh + slack.
-  assert.ok(elapsedMs <= 6000, `shown down after ${elapsedMs} ms`);
+  // Heartbeat timeout (4 x 500 ms in `holdfast dev`) + one 2 s page refresh + slack
+  // for a loaded CI machine (3.2-3.6 s measured on an idle one).
+  assert.ok(elapsedMs <= 8000, `shown down after ${elapsedMs} ms`);
   for (const n of cluster.dev.nodes.filter((n) => n.provider !== victim)) {
     assert.equal(await op.locator(`tr[data-node="${n.id}"]`).getAttribute('data-state'), 'up');
   }
