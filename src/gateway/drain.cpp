@@ -19,7 +19,10 @@ using net::Task;
 using nlohmann::json;
 
 constexpr int kNodePageSize = 64;
-constexpr size_t kParallelMoves = 4;
+// Shards moved at once, spread over the I/O threads; each holds one stripe,
+// (k + m) x block size. A move spends much of its life on the target's
+// fsync and read-back.
+constexpr size_t kParallelMoves = 8;
 constexpr std::chrono::milliseconds kPoll{250};
 constexpr int64_t kRefreshMs = 1000;     // drains table -> ClusterView
 constexpr int64_t kRetryPassMs = 5000;   // a pass that moved nothing waits this long
@@ -46,8 +49,9 @@ Task<void> RefreshDrains(GatewayContext& ctx) {
 
 class DrainService {
  public:
-  explicit DrainService(GatewayContext& context)
+  DrainService(GatewayContext& context, std::vector<net::Executor> workers)
       : ctx_(context),
+        workers_(std::move(workers)),
         limiter_(context.settings.drain_bytes_per_second,
                  std::max(context.settings.drain_bytes_per_second / 4, kMinBurstBytes)) {}
 
@@ -97,17 +101,29 @@ class DrainService {
       }
       if (refs->empty()) break;
       const uint64_t moved_before = moved_;
-      for (size_t i = 0; i < refs->size() && !stopping; i += kParallelMoves) {
-        std::vector<Task<Status>> moves;
-        for (size_t j = i; j < std::min(refs->size(), i + kParallelMoves); ++j) {
-          moves.push_back(MoveShard((*refs)[j], node_id));
-        }
-        co_await net::ParallelAll(std::move(moves));
+      // A window, not batches: a worker takes the next shard as soon as its
+      // own is done.
+      std::atomic<size_t> next{0};
+      std::vector<Task<Status>> workers;
+      for (size_t w = 0; w < std::min(kParallelMoves, refs->size()); ++w) {
+        workers.push_back(RunOn(workers_[w % workers_.size()], MoveWorker(&*refs, &next, node_id, &stopping)));
       }
+      co_await net::ParallelAll(std::move(workers));
       moved += moved_ - moved_before;
       after = refs->back();
     }
     co_return moved;
+  }
+
+  // Moves the shards of `refs` that no other worker took, one after
+  // another; workers run on different threads and share `next`.
+  Task<void> MoveWorker(const std::vector<meta::ShardRef>* refs, std::atomic<size_t>* next,
+                        std::string node_id, const std::atomic<bool>* stopping) {
+    while (!*stopping) {
+      const size_t index = next->fetch_add(1);
+      if (index >= refs->size()) break;
+      (void)co_await MoveShard((*refs)[index], node_id);
+    }
   }
 
   void Block(const meta::ObjectVersion& version, int shard_index, const std::string& node_id,
@@ -185,10 +201,11 @@ class DrainService {
   }
 
   GatewayContext& ctx_;
-  RateLimiter limiter_;
+  const std::vector<net::Executor> workers_;  // I/O threads the moves run on
+  RateLimiter limiter_;  // thread-safe
   std::string handled_topology_;
   int64_t last_refresh_ms_ = 0;
-  uint64_t moved_ = 0;  // shards moved since start (this coroutine's thread only)
+  std::atomic<uint64_t> moved_ = 0;  // shards moved since start (by every worker)
 };
 
 // --- Admin endpoints ------------------------------------------------------------
@@ -298,8 +315,10 @@ Task<void> Retire(GatewayContext& ctx, ScopeArg scope, net::ResponseWriter& out)
 
 }  // namespace
 
-Task<void> RunDrain(GatewayContext& context, const std::atomic<bool>& stopping) {
-  DrainService service(context);
+Task<void> RunDrain(GatewayContext& context, const std::atomic<bool>& stopping,
+                    std::vector<net::Executor> workers) {
+  if (workers.empty()) workers.push_back(co_await boost::asio::this_coro::executor);
+  DrainService service(context, std::move(workers));
   co_await service.Run(stopping);
 }
 

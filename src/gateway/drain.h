@@ -54,6 +54,7 @@
 #include <atomic>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "gateway/context.h"
 #include "net/http.h"
@@ -63,7 +64,9 @@ namespace holdfast::gateway {
 inline constexpr std::string_view kDrainsPath = "/_holdfast/v1/drains";
 inline constexpr std::string_view kRetirePath = "/_holdfast/v1/drains/retire";
 
-net::Task<void> RunDrain(GatewayContext& context, const std::atomic<bool>& stopping);
+// Moves run on `workers` (every I/O thread), several at once.
+net::Task<void> RunDrain(GatewayContext& context, const std::atomic<bool>& stopping,
+                         std::vector<net::Executor> workers);
 
 // Whether HandleDrains serves `path`.
 bool IsDrainPath(std::string_view path);

@@ -84,10 +84,13 @@ class GatewayImpl final : public Gateway {
                           RunPendingWriteSweeper(context_, options_.pending_write_expiry,
                                                  options_.multipart_upload_expiry, stopping_),
                           boost::asio::detached);
-    boost::asio::co_spawn(io_.context(0), RunRepair(context_, stopping_), boost::asio::detached);
+    // Repair and drain rebuild on every I/O thread (one cannot keep up).
+    std::vector<net::Executor> workers;
+    for (size_t i = 0; i < io_.size(); ++i) workers.push_back(io_.context(i).get_executor());
+    boost::asio::co_spawn(io_.context(0), RunRepair(context_, stopping_, workers), boost::asio::detached);
     boost::asio::co_spawn(io_.context(0), RunLedgerTreeHeadSigner(context_, options_.ledger_head_interval, stopping_),
                           boost::asio::detached);
-    boost::asio::co_spawn(io_.context(0), RunDrain(context_, stopping_), boost::asio::detached);
+    boost::asio::co_spawn(io_.context(0), RunDrain(context_, stopping_, workers), boost::asio::detached);
     boost::asio::co_spawn(io_.context(0), RunDeletionNotices(context_, stopping_), boost::asio::detached);
     boost::asio::co_spawn(io_.context(0), RunRebalance(context_, stopping_), boost::asio::detached);
     boost::asio::co_spawn(io_.context(0), RunMetadataBackup(context_, stopping_), boost::asio::detached);

@@ -10,6 +10,7 @@
 #include "common/digest.h"
 #include "net/message.h"
 #include "node/node_api.h"
+#include "storage/endian.h"
 #include "storage/shard_stream.h"
 
 namespace holdfast::gateway {
@@ -101,6 +102,11 @@ class StreamingUpload final : public ShardUpload {
   std::string prefix_;
 };
 
+// Reads the framed stream (storage/shard_stream.h) itself rather than
+// through FrameParser: a block's payload is read from the connection
+// straight into the caller's buffer and checked there. Repair takes in k
+// shards per shard it writes, so the two copies this saves per received
+// byte (into a frame, then out of it) were a good part of its CPU.
 class StreamingDownload final : public ShardDownload {
  public:
   StreamingDownload(std::unique_ptr<net::ClientConnection> connection, net::ConnectionPool* pool,
@@ -111,46 +117,70 @@ class StreamingDownload final : public ShardDownload {
         endpoint_(std::move(endpoint)),
         next_index_(first_block),
         end_index_(first_block + block_count),
-        block_size_(block_size),
-        buffer_(256 * 1024) {}
+        block_size_(block_size) {}
 
   Task<Status> NextBlock(std::span<uint8_t> out) override {
     if (broken_) co_return MakeError(Errc::kUnavailable, "shard stream already failed");
     if (next_index_ >= end_index_) co_return MakeError(Errc::kInvalidArgument, "read past range");
-    while (true) {
-      auto frame = parser_.Next();
-      if (!frame) co_return Break(Errc::kCorrupt, frame.error().message);
-      if (frame->has_value()) {
-        Status accepted = Accept(**frame, out);
-        if (next_index_ == end_index_ && !broken_) co_await ReturnConnection();
-        co_return accepted;
-      }
-      auto n = co_await connection_->ReadBody(buffer_);
-      if (!n) co_return Break(Errc::kUnavailable, n.error().message);
-      if (*n == 0) co_return Break(Errc::kUnavailable, "shard stream ended early");
-      parser_.Feed(std::span<const uint8_t>(buffer_.data(), *n));
-    }
+    Status accepted = co_await ReadFrame(out);
+    if (next_index_ == end_index_ && !broken_) co_await ReturnConnection();
+    co_return accepted;
   }
 
   uint64_t next_block_index() const override { return next_index_; }
 
  private:
-  Status Accept(const storage::Frame& frame, std::span<uint8_t> out) {
-    if (frame.block_index != next_index_) return Break(Errc::kCorrupt, "block out of order");
+  // Fills `into` completely from the response body.
+  Task<Status> ReadExactly(std::span<uint8_t> into) {
+    while (!into.empty()) {
+      auto n = co_await connection_->ReadBody(into);
+      if (!n) co_return Break(Errc::kUnavailable, n.error().message);
+      if (*n == 0) co_return Break(Errc::kUnavailable, "shard stream ended early");
+      into = into.subspan(*n);
+    }
+    co_return Status::Ok();
+  }
+
+  Task<Status> ReadFrame(std::span<uint8_t> out) {
+    uint8_t head[storage::kFrameHeaderBytes + storage::kBlockPrefixBytes];
+    Status read = co_await ReadExactly(std::span<uint8_t>(head, storage::kFrameHeaderBytes));
+    if (!read) co_return read;
+    const auto type = static_cast<storage::FrameType>(head[0]);
+    const uint32_t payload_bytes = storage::LoadLe32(head + 1);
+    if (type == storage::FrameType::kError) co_return co_await ReadErrorFrame(payload_bytes);
+    if (type != storage::FrameType::kBlock || out.size() != block_size_ ||
+        payload_bytes != storage::kBlockPrefixBytes + block_size_) {
+      co_return Break(Errc::kCorrupt, "unexpected frame in shard stream");
+    }
+    read = co_await ReadExactly(std::span<uint8_t>(head + storage::kFrameHeaderBytes, storage::kBlockPrefixBytes));
+    if (read) read = co_await ReadExactly(out);
+    if (!read) co_return read;
+    const uint64_t block_index = storage::LoadLe64(head + storage::kFrameHeaderBytes);
+    const uint64_t checksum = storage::LoadLe64(head + storage::kFrameHeaderBytes + 8);
+    if (block_index != next_index_) co_return Break(Errc::kCorrupt, "block out of order");
     ++next_index_;
-    if (frame.type == storage::FrameType::kError) {
-      return MakeError(Errc::kCorrupt, "node: " + std::string(frame.message()));
-    }
-    if (frame.type != storage::FrameType::kBlock || frame.block().size() != block_size_ ||
-        out.size() != block_size_) {
-      return Break(Errc::kCorrupt, "unexpected frame in shard stream");
-    }
     // The node verified the block from disk; verify again what arrived here.
-    if (storage::BlockChecksum(frame.block(), frame.block_index) != frame.checksum) {
-      return MakeError(Errc::kCorrupt, "block checksum mismatch after transfer");
+    if (storage::BlockChecksum(out, block_index) != checksum) {
+      co_return MakeError(Errc::kCorrupt, "block checksum mismatch after transfer");
     }
-    std::memcpy(out.data(), frame.block().data(), block_size_);
-    return Status::Ok();
+    co_return Status::Ok();
+  }
+
+  // The node could not serve this block verified: the stream goes on with
+  // the next one, and the reader takes this block from another shard.
+  Task<Status> ReadErrorFrame(uint32_t payload_bytes) {
+    constexpr uint32_t kIndexBytes = 8;
+    constexpr uint32_t kMaxErrorFrameBytes = 64u << 10;
+    if (payload_bytes < kIndexBytes || payload_bytes > kMaxErrorFrameBytes) {
+      co_return Break(Errc::kCorrupt, "malformed error frame in shard stream");
+    }
+    std::vector<uint8_t> payload(payload_bytes);
+    Status read = co_await ReadExactly(payload);
+    if (!read) co_return read;
+    if (storage::LoadLe64(payload.data()) != next_index_) co_return Break(Errc::kCorrupt, "block out of order");
+    ++next_index_;
+    co_return MakeError(Errc::kCorrupt,
+                        "node: " + std::string(payload.begin() + kIndexBytes, payload.end()));
   }
 
   // After the last block: read the end of the body so the keep-alive
@@ -158,9 +188,7 @@ class StreamingDownload final : public ShardDownload {
   Task<void> ReturnConnection() {
     std::vector<uint8_t> rest(64);
     auto n = co_await connection_->ReadBody(rest);
-    if (n && *n == 0 && parser_.buffered_bytes() == 0) {
-      pool_->Release(endpoint_, std::move(connection_));
-    }
+    if (n && *n == 0) pool_->Release(endpoint_, std::move(connection_));
     broken_ = true;  // no further reads on this stream
   }
 
@@ -173,11 +201,9 @@ class StreamingDownload final : public ShardDownload {
   std::unique_ptr<net::ClientConnection> connection_;
   net::ConnectionPool* pool_;
   std::string endpoint_;
-  storage::FrameParser parser_;
   uint64_t next_index_;
   uint64_t end_index_;
   uint32_t block_size_;
-  std::vector<uint8_t> buffer_;
   bool broken_ = false;
 };
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <vector>
@@ -21,7 +22,11 @@ using net::Task;
 
 constexpr int kQueuePageSize = 64;
 constexpr int kNodePageSize = 256;
-constexpr size_t kParallelVersions = 4;
+// Versions rebuilt at once, spread over the I/O threads. Each holds one
+// stripe, (k + m) x block size (9 MiB for 5+4 at 1 MiB), so this also bounds
+// repair's memory. A rebuild waits on reads, an fsync and catalogue calls
+// much of its life: eight keep the threads busy where four left them idle.
+constexpr size_t kParallelVersions = 8;
 constexpr std::chrono::milliseconds kIdlePoll{250};
 constexpr int64_t kIdleRecheckMs = 5000;
 constexpr uint64_t kMinBurstBytes = 16u << 20;
@@ -42,8 +47,9 @@ enum class ShardCheck { kSkipped, kIntact, kRestored, kMissing, kNodeGone };
 
 class RepairService {
  public:
-  explicit RepairService(GatewayContext& context)
+  RepairService(GatewayContext& context, std::vector<net::Executor> workers)
       : ctx_(context),
+        workers_(std::move(workers)),
         limiter_(context.settings.repair_bytes_per_second,
                  std::max(context.settings.repair_bytes_per_second / 4, kMinBurstBytes)) {}
 
@@ -65,13 +71,14 @@ class RepairService {
         continue;
       }
       cursor = page->back();
-      for (size_t i = 0; i < page->size() && !stopping; i += kParallelVersions) {
-        std::vector<Task<Status>> repairs;
-        for (size_t j = i; j < std::min(page->size(), i + kParallelVersions); ++j) {
-          repairs.push_back(RepairVersion((*page)[j].version_id));
-        }
-        co_await net::ParallelAll(std::move(repairs));
+      // A window, not batches: a worker takes the next version as soon as
+      // its own is done, so one slow rebuild does not idle the others.
+      std::atomic<size_t> next{0};
+      std::vector<Task<Status>> workers;
+      for (size_t w = 0; w < std::min(kParallelVersions, page->size()); ++w) {
+        workers.push_back(RunOn(workers_[w % workers_.size()], RepairWorker(&*page, &next, &stopping)));
       }
+      co_await net::ParallelAll(std::move(workers));
     }
   }
 
@@ -84,8 +91,27 @@ class RepairService {
     uint64_t unreadable_versions = 0;
   };
 
-  // Publishes the pass; true if it rebuilt nothing.
+  // Repairs the versions of `page` that no other worker took, one after
+  // another; workers run on different threads and share `next`.
+  Task<void> RepairWorker(const std::vector<meta::DamagedVersion>* page, std::atomic<size_t>* next,
+                          const std::atomic<bool>* stopping) {
+    while (!*stopping) {
+      const size_t index = next->fetch_add(1);
+      if (index >= page->size()) break;
+      (void)co_await RepairVersion((*page)[index].version_id);
+    }
+  }
+
+  // True the first time in a pass a version's shards on their returned
+  // nodes are to be verified (once: one that failed is rebuilt).
+  bool FirstHomeCheck(const std::string& version_id) {
+    std::lock_guard lock(mutex_);
+    return verified_home_.insert(version_id).second;
+  }
+
+  // Publishes the pass; true if it rebuilt nothing. (No worker runs now.)
   bool EndPass() {
+    std::lock_guard lock(mutex_);
     ctx_.repair_stats.EndPass(tally_.unplaceable_shards, tally_.unreadable_versions);
     if (tally_.shards_rebuilt > 0) {
       HF_LOG_INFO("repair pass: rebuilt {} shards of {} versions ({} bytes); {} shards wait for an "
@@ -285,7 +311,10 @@ class RepairService {
     const int cap = PerProviderCap(ctx_.PolicyFor(ctx_.cluster.PlacementNodes()), k,
                                    version->parity_shard_count);
     RepairPlan plan = PlanRepair(*version, RepairNodes(ctx_.cluster.Nodes()), cap);
-    tally_.unplaceable_shards += plan.unplaceable_shards;
+    {
+      std::lock_guard lock(mutex_);
+      tally_.unplaceable_shards += plan.unplaceable_shards;
+    }
     if (plan.rebuilds.empty()) co_return Status::Ok();
     // A shard going back to the node it was recorded on (a lost server that
     // returned) may still be there intact: verifying it reads it once,
@@ -293,8 +322,7 @@ class RepairService {
     const bool back_home = std::any_of(plan.rebuilds.begin(), plan.rebuilds.end(), [](const ShardRebuild& r) {
       return !r.from_node_id.empty() && r.from_node_id == r.to_node_id;
     });
-    if (back_home && !verified_home_.contains(version_id)) {
-      verified_home_.insert(version_id);
+    if (back_home && FirstHomeCheck(version_id)) {
       const int restored = co_await RestoreMissingShards(*version);
       if (restored > 0) {
         Status again = co_await RepairVersion(version_id);
@@ -311,7 +339,10 @@ class RepairService {
         Status again = co_await RepairVersion(version_id);
         co_return again;
       }
-      ++tally_.unreadable_versions;
+      {
+        std::lock_guard lock(mutex_);
+        ++tally_.unreadable_versions;
+      }
       co_return Status::Ok();
     }
     // Hold each target copy against GC until the catalogue records it.
@@ -355,21 +386,27 @@ class RepairService {
     }
     ctx_.repair_stats.AddRebuilt(static_cast<uint64_t>(*applied), outcome->bytes_written,
                                  ctx_.clock.MonotonicMs());
-    ++tally_.versions_repaired;
-    tally_.shards_rebuilt += static_cast<uint64_t>(*applied);
-    tally_.bytes_rebuilt += outcome->bytes_written;
+    {
+      std::lock_guard lock(mutex_);
+      ++tally_.versions_repaired;
+      tally_.shards_rebuilt += static_cast<uint64_t>(*applied);
+      tally_.bytes_rebuilt += outcome->bytes_written;
+    }
     HF_LOG_DEBUG("repaired {}/{} (version {}): {} shards rebuilt", version.bucket, version.key,
                  version.version_id, *applied);
     co_return Status::Ok();
   }
 
   GatewayContext& ctx_;
-  RateLimiter limiter_;
+  const std::vector<net::Executor> workers_;  // I/O threads the rebuilds run on
+  RateLimiter limiter_;  // thread-safe
   std::set<std::string> swept_;  // lost nodes whose shards are recorded missing
   std::map<std::string, uint64_t> reconciled_returns_;
   std::map<std::string, uint64_t> reconciled_rejoins_;
   std::map<std::string, uint64_t> empty_checked_;  // NodeView::empty_reports dealt with
   std::string handled_topology_;  // Topology() as the last health pass saw it
+  // Guards what the workers share: verified_home_ and tally_.
+  std::mutex mutex_;
   // Versions whose shards on their own returned nodes were verified before a
   // rebuild was planned there, in this pass (once: one that failed is rebuilt).
   std::set<std::string> verified_home_;
@@ -416,8 +453,10 @@ std::string StatusJson(const std::vector<NodeView>& views, const Result<int64_t>
 
 }  // namespace
 
-Task<void> RunRepair(GatewayContext& context, const std::atomic<bool>& stopping) {
-  RepairService service(context);
+Task<void> RunRepair(GatewayContext& context, const std::atomic<bool>& stopping,
+                     std::vector<net::Executor> workers) {
+  if (workers.empty()) workers.push_back(co_await boost::asio::this_coro::executor);
+  RepairService service(context, std::move(workers));
   co_await service.Run(stopping);
 }
 

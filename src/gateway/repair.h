@@ -49,19 +49,22 @@
 // or a few seconds pass, so an unrepairable backlog does not spin.
 //
 // Repair runs on one I/O thread of one gateway (the background services'
-// leader); its metadata calls go through the blocking pool.
+// leader), and spreads the rebuilds of a page of versions over `workers`
+// (every I/O thread); its metadata calls go through the blocking pool.
 #pragma once
 
 #include <atomic>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "gateway/context.h"
 #include "net/http.h"
 
 namespace holdfast::gateway {
 
-net::Task<void> RunRepair(GatewayContext& context, const std::atomic<bool>& stopping);
+net::Task<void> RunRepair(GatewayContext& context, const std::atomic<bool>& stopping,
+                          std::vector<net::Executor> workers);
 
 // (RenderStatusJson, the status endpoint's body, is declared in context.h
 // and defined in repair.cpp.)

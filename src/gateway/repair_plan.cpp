@@ -100,6 +100,7 @@ int64_t RateLimiter::Reserve(uint64_t bytes, int64_t now_mono_ms) {
   // GCRA: the budget is a virtual clock that runs ahead by each send's cost;
   // a sender waits only while it is more than one burst ahead of real time.
   const double now = double(now_mono_ms);
+  std::lock_guard lock(mutex_);
   theoretical_arrival_ms_ = std::max(theoretical_arrival_ms_, now) +
                             double(bytes) * 1000.0 / double(bytes_per_second_);
   const double wait = theoretical_arrival_ms_ - burst_ms_ - now;

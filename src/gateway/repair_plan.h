@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -62,8 +63,9 @@ RepairPlan PlanRepair(const meta::ObjectVersion& version, const std::vector<Repa
 
 // A rate limit on bytes, by reservation: Reserve() accounts for bytes about
 // to be sent and says how long to wait first so that, over time, no more
-// than bytes_per_second flow, with bursts of up to burst_bytes. Not
-// thread-safe; the clock is passed in.
+// than bytes_per_second flow, with bursts of up to burst_bytes.
+// Thread-safe (repair and drain pace rebuilds on several I/O threads with
+// one limiter); the clock is passed in.
 class RateLimiter {
  public:
   RateLimiter(uint64_t bytes_per_second, uint64_t burst_bytes);
@@ -74,6 +76,7 @@ class RateLimiter {
  private:
   uint64_t bytes_per_second_;
   double burst_ms_;
+  std::mutex mutex_;
   double theoretical_arrival_ms_ = 0;  // when the budget spent so far is paid off
 };
 

@@ -78,6 +78,12 @@ net::Task<Status> VerifyShardCopy(GatewayContext& context, meta::ObjectVersion v
 net::Task<Result<uint64_t>> MoveShardCopy(GatewayContext& context, meta::ObjectVersion version, RepairPlan plan,
                                           ShardRebuild rebuild, RateLimiter* limiter);
 
+// Runs `task` on `executor` (another I/O thread's) and resumes the caller on
+// its own executor when it is done. Repair and drain spread their rebuilds
+// over every I/O thread this way: one thread alone cannot take in the k
+// shards a rebuild reads as fast as the nodes serve them.
+net::Task<Status> RunOn(net::Executor executor, net::Task<void> task);
+
 // Waits as long as `limiter` asks before `bytes` may flow.
 net::Task<void> Pace(GatewayContext& context, RateLimiter* limiter, uint64_t bytes);
 
