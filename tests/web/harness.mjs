@@ -122,7 +122,9 @@ export class DevCluster {
     const log = fs.openSync(path.join(cluster.dir, 'dev.log'), 'w');
     cluster.proc = spawn(
       bin,
-      ['dev', '--data-dir', cluster.dir, '--port', String(cluster.port), '--web-port', String(cluster.webPort), '--web-root', webRoot],
+      // A loss grace of a minute: a killed provider stays "down" (not yet rebuilt) while the dashboard is checked.
+      ['dev', '--data-dir', cluster.dir, '--port', String(cluster.port), '--web-port', String(cluster.webPort), '--web-root', webRoot,
+       '--loss-grace-ms', '60000'],
       { stdio: ['ignore', log, log] },
     );
     fs.closeSync(log);

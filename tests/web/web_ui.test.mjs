@@ -680,6 +680,11 @@ test('the dashboard shows every node by provider, the loss drill, and a provider
   for (const n of cluster.dev.nodes.filter((n) => n.provider !== victim)) {
     assert.equal(await op.locator(`tr[data-node="${n.id}"]`).getAttribute('data-state'), 'up');
   }
+  // Their shards are not yet counted lost; the page says they are away instead of "full redundancy".
+  await waitFor(async () => /shards on 3 down nodes/.test(await op.locator('[data-testid=under-protected-note]').innerText()), {
+    timeoutMs: 5000,
+    what: 'the under-protected tile to name the down nodes',
+  });
   assert.match(await op.locator('[data-testid=nodes-up]').innerText(), new RegExp(`^${cluster.dev.nodes.length - cluster.nodesOf(victim).length} of ${cluster.dev.nodes.length}$`));
   await screenshot(op, '16-dashboard-provider-down');
   // The files stay readable with a whole provider gone.

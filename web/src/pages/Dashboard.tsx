@@ -62,6 +62,16 @@ function Overview({ status }: { status: Status }) {
   const used = nodes.reduce((s, n) => s + n.used_bytes, 0);
   const capacity = nodes.reduce((s, n) => s + n.capacity_bytes, 0);
   const under = status.under_protected_versions;
+  // Shards on nodes that are down but not yet lost count as healthy in the
+  // status (a restart must not move data); say so rather than claim full
+  // redundancy while they are away.
+  const away = nodes.filter((n) => n.state === 'down');
+  const awayShards = away.reduce((s, n) => s + n.shard_count, 0);
+  const underNote = under
+    ? 'repair is restoring them'
+    : away.length
+      ? `${awayShards.toLocaleString()} shards on ${away.length} down node${away.length === 1 ? '' : 's'}: rebuilt if they stay down past the loss grace`
+      : 'full redundancy';
   return (
     <section class="tiles" aria-label="Summary">
       <div class={`tile ${up < nodes.length ? 'warn' : 'ok'}`}>
@@ -76,12 +86,12 @@ function Overview({ status }: { status: Status }) {
         <span class="tile-value">{status.versions === null || status.versions === undefined ? '—' : status.versions.toLocaleString()}</span>
         <span class="tile-note">object versions with shards</span>
       </div>
-      <div class={`tile ${under ? 'warn' : 'ok'}`}>
+      <div class={`tile ${under || away.length ? 'warn' : 'ok'}`}>
         <span class="tile-label">Under-protected</span>
         <span class="tile-value" data-testid="under-protected">
           {under === null ? '—' : under.toLocaleString()}
         </span>
-        <span class="tile-note">{under ? 'repair is restoring them' : 'full redundancy'}</span>
+        <span class="tile-note" data-testid="under-protected-note">{underNote}</span>
       </div>
       <div class="tile">
         <span class="tile-label">Policy</span>
