@@ -85,12 +85,6 @@ Result<Hold> LoadHold(Db& db, const std::string& hold_id) {
   return ReadHold(stmt);
 }
 
-Result<bool> Exists(Db& db, const char* sql, const std::string& value) {
-  Stmt stmt = db.Prepare(sql);
-  stmt.BindText(1, value);
-  return stmt.Step();
-}
-
 std::string HoldLabel(const std::string& hold_id, const std::string& scope, const std::string& target,
                       const std::string& case_reference) {
   std::string label = "hold " + hold_id + " (" + scope;
@@ -183,19 +177,19 @@ Result<Hold> InsertHold(Db& db, const Hold& requested) {
     }
     case HoldScope::kUser: {
       META_ASSIGN_OR_RETURN(const bool has_key,
-                            Exists(db, "SELECT 1 FROM access_keys WHERE user_id = ?1", hold.target));
+                            RowExists(db, "SELECT 1 FROM access_keys WHERE user_id = ?1", hold.target));
       META_ASSIGN_OR_RETURN(const bool has_bucket,
-                            Exists(db, "SELECT 1 FROM buckets WHERE owner_id = ?1", hold.target));
+                            RowExists(db, "SELECT 1 FROM buckets WHERE owner_id = ?1", hold.target));
       if (!has_key && !has_bucket) return MakeError(Errc::kNotFound, "no user " + hold.target);
       break;
     }
     case HoldScope::kProvider: {
-      META_ASSIGN_OR_RETURN(const bool known, Exists(db, "SELECT 1 FROM nodes WHERE provider = ?1", hold.target));
+      META_ASSIGN_OR_RETURN(const bool known, RowExists(db, "SELECT 1 FROM nodes WHERE provider = ?1", hold.target));
       if (!known) return MakeError(Errc::kNotFound, "no provider " + hold.target + " (no node has registered with it)");
       break;
     }
   }
-  META_ASSIGN_OR_RETURN(const bool taken, Exists(db, "SELECT 1 FROM holds WHERE hold_id = ?1", hold.hold_id));
+  META_ASSIGN_OR_RETURN(const bool taken, RowExists(db, "SELECT 1 FROM holds WHERE hold_id = ?1", hold.hold_id));
   if (taken) return MakeError(Errc::kAlreadyExists, "hold " + hold.hold_id + " exists");
   Stmt insert = db.Prepare(R"sql(
 INSERT INTO holds (hold_id, scope, target, bucket, key, s3_version_id, case_reference, requested_by, reason,
@@ -281,7 +275,7 @@ Status DeleteUserWebhook(Db& db, const std::string& user_id, const std::string& 
 }
 
 Status InsertNotice(Db& db, const DeletionNotice& notice) {
-  META_ASSIGN_OR_RETURN(const bool taken, Exists(db, "SELECT 1 FROM deletion_notices WHERE notice_id = ?1",
+  META_ASSIGN_OR_RETURN(const bool taken, RowExists(db, "SELECT 1 FROM deletion_notices WHERE notice_id = ?1",
                                                  notice.notice_id));
   if (taken) return MakeError(Errc::kAlreadyExists, "deletion notice " + notice.notice_id + " exists");
   Stmt insert = db.Prepare(R"sql(
@@ -396,7 +390,7 @@ Result<UserDataDeletion> RemoveUserData(Db& db, const std::string& user_id, int6
   }
   for (const std::string& bucket : buckets) {
     META_ASSIGN_OR_RETURN(const bool writing,
-                          Exists(db, "SELECT 1 FROM pending_writes WHERE bucket = ?1", bucket));
+                          RowExists(db, "SELECT 1 FROM pending_writes WHERE bucket = ?1", bucket));
     if (writing) {
       return MakeError(Errc::kConflict, "a write is in flight in bucket " + bucket + "; try again when it ends");
     }

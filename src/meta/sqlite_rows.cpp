@@ -129,9 +129,22 @@ Status ValidatePending(const PendingWrite& pending) {
 }
 
 Result<bool> BucketExists(Db& db, const std::string& bucket) {
-  Stmt stmt = db.Prepare("SELECT 1 FROM buckets WHERE name = ?1");
-  stmt.BindText(1, bucket);
+  return RowExists(db, "SELECT 1 FROM buckets WHERE name = ?1", bucket);
+}
+
+Result<bool> RowExists(Db& db, const char* sql, const std::string& value) {
+  Stmt stmt = db.Prepare(sql);
+  stmt.BindText(1, value);
   return stmt.Step();
+}
+
+Status InsertBucket(Db& db, const Bucket& bucket) {
+  Stmt stmt = db.Prepare("INSERT INTO buckets (name, owner_id, region, created_unix_ms) VALUES (?1, ?2, ?3, ?4)");
+  stmt.BindText(1, bucket.name)
+      .BindText(2, bucket.owner_id)
+      .BindText(3, bucket.region)
+      .BindInt(4, bucket.created_unix_ms);
+  return stmt.Run();
 }
 
 Result<std::optional<std::string>> CurrentVersionId(Db& db, const std::string& bucket,

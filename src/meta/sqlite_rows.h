@@ -35,6 +35,11 @@ Status ValidateVersion(const ObjectVersion& version);
 Status ValidatePending(const PendingWrite& pending);
 
 Result<bool> BucketExists(Db& db, const std::string& bucket);
+// Whether `sql` (one ?1 parameter) returns a row for `value`.
+Result<bool> RowExists(Db& db, const char* sql, const std::string& value);
+// Inserts a plain bucket row (no Object Lock, no policy); the statement's
+// error as is (kAlreadyExists for a name in use).
+Status InsertBucket(Db& db, const Bucket& bucket);
 // The version id of the current version of (bucket, key), if any.
 Result<std::optional<std::string>> CurrentVersionId(Db& db, const std::string& bucket,
                                                     const std::string& key);

@@ -269,13 +269,7 @@ class SqliteStore final : public MetaStore {
 Status SqliteStore::CreateBucket(const Bucket& bucket) {
   if (bucket.name.empty()) return MakeError(Errc::kInvalidArgument, "bucket name is empty");
   return Transact(Txn::Mode::kWrite, [&](Db& db) -> Status {
-    Stmt stmt = db.Prepare(
-        "INSERT INTO buckets (name, owner_id, region, created_unix_ms) VALUES (?1, ?2, ?3, ?4)");
-    stmt.BindText(1, bucket.name)
-        .BindText(2, bucket.owner_id)
-        .BindText(3, bucket.region)
-        .BindInt(4, bucket.created_unix_ms);
-    Status status = stmt.Run();
+    Status status = sqlite::InsertBucket(db, bucket);
     if (!status.ok() && status.error().code == Errc::kAlreadyExists) {
       return MakeError(Errc::kAlreadyExists, "bucket " + bucket.name + " already exists");
     }

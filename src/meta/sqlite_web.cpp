@@ -1,5 +1,7 @@
 #include "meta/sqlite_web.h"
 
+#include "meta/sqlite_rows.h"
+
 namespace holdfast::meta {
 
 const char* WebRoleName(WebRole role) { return role == WebRole::kOperator ? "operator" : "user"; }
@@ -8,12 +10,6 @@ namespace sqlite {
 namespace {
 
 WebRole ParseWebRole(const std::string& text) { return text == "operator" ? WebRole::kOperator : WebRole::kUser; }
-
-Result<bool> Exists(Db& db, const char* sql, const std::string& value) {
-  Stmt stmt = db.Prepare(sql);
-  stmt.BindText(1, value);
-  return stmt.Step();
-}
 
 constexpr const char* kShareLinkColumns =
     "link_id, owner_id, bucket, key, created_unix_ms, expires_unix_ms, password_hash, revoked_unix_ms, downloads";
@@ -62,18 +58,13 @@ Status InsertSignUp(Db& db, const WebAccount& account, const Bucket& home_bucket
                           "SELECT 1 FROM access_keys WHERE user_id = ?1",
                           "SELECT 1 FROM buckets WHERE owner_id = ?1",
                           "SELECT 1 FROM users WHERE user_id = ?1"}) {
-    META_ASSIGN_OR_RETURN(const bool taken, Exists(db, sql, name));
+    META_ASSIGN_OR_RETURN(const bool taken, RowExists(db, sql, name));
     if (taken) return MakeError(Errc::kAlreadyExists, "the name " + name + " is taken");
   }
-  META_ASSIGN_OR_RETURN(const bool bucket_taken, Exists(db, "SELECT 1 FROM buckets WHERE name = ?1", home_bucket.name));
+  META_ASSIGN_OR_RETURN(const bool bucket_taken, BucketExists(db, home_bucket.name));
   if (bucket_taken) return MakeError(Errc::kAlreadyExists, "the name " + name + " is taken (a bucket has it)");
   META_TRY(UpsertWebAccount(db, account));
-  Stmt bucket = db.Prepare("INSERT INTO buckets (name, owner_id, region, created_unix_ms) VALUES (?1, ?2, ?3, ?4)");
-  bucket.BindText(1, home_bucket.name)
-      .BindText(2, home_bucket.owner_id)
-      .BindText(3, home_bucket.region)
-      .BindInt(4, home_bucket.created_unix_ms);
-  return bucket.Run();
+  return InsertBucket(db, home_bucket);
 }
 
 Status UpsertWebAccount(Db& db, const WebAccount& account) {
@@ -96,6 +87,11 @@ Result<WebAccount> LoadWebAccount(Db& db, const std::string& user_id) {
 }
 
 Status InsertWebSession(Db& db, const WebSession& session) {
+  // Sessions nobody signed out of would pile up: every sign-in sweeps the
+  // expired ones (an index range on expires_unix_ms).
+  Stmt sweep = db.Prepare("DELETE FROM web_sessions WHERE expires_unix_ms <= ?1");
+  sweep.BindInt(1, session.created_unix_ms);
+  META_TRY(sweep.Run());
   Stmt stmt = db.Prepare(
       "INSERT INTO web_sessions (token_sha256, user_id, csrf_token, created_unix_ms, expires_unix_ms) "
       "VALUES (?1, ?2, ?3, ?4, ?5)");

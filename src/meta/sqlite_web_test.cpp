@@ -65,6 +65,11 @@ TEST_F(WebStoreTest, SessionsExpireAndAreDeleted) {
   ASSERT_OK(store_->DeleteWebSession("h3", 600));
   EXPECT_ERRC(store_->GetWebSession("h3", 0), Errc::kNotFound);
   EXPECT_ERRC(store_->GetWebSession("h2", 0), Errc::kNotFound);
+  // A new session sweeps the expired ones too, signed out or not.
+  ASSERT_OK(store_->CreateWebSession(WebSession{"h4", "alice", "csrf4", 100, 1500}));
+  ASSERT_OK(store_->CreateWebSession(WebSession{"h5", "alice", "csrf5", 1600, 9000}));
+  EXPECT_ERRC(store_->GetWebSession("h4", 0), Errc::kNotFound);
+  ASSERT_OK(store_->GetWebSession("h5", 1600));
 }
 
 TEST_F(WebStoreTest, ShareLinksAreListedAndRevokedOnlyByTheirOwner) {
