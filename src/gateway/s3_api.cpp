@@ -95,6 +95,31 @@ Task<void> Route(S3Request& r) {
                                         r.resource()));
 }
 
+// One S3 request: bucket and key from the target, the caller from
+// `authenticate(http)` (a VerifiedRequest or the S3 error to answer), then
+// the operation. `authenticate` is a plain function object, not a coroutine.
+template <typename Authenticate>
+Task<void> ServeS3(GatewayContext& ctx, net::Request& http, net::BodyReader& body, net::ResponseWriter& out,
+                   Authenticate authenticate) {
+  S3Request r{http, body, out, ctx, RandomHex(8), {}, {}, {}};
+  net::ParseQuery(http.query, &r.query);  // malformed escapes: ParseTarget/VerifyRequest refuse
+  auto target = s3::ParseTarget(http, ctx.settings.base_domain);
+  if (auto* error = std::get_if<s3::S3Error>(&target)) {
+    co_await SendError(r, *error);
+    co_return;
+  }
+  r.target = std::get<s3::Target>(target);
+  auto verified = authenticate(http);
+  if (auto* error = std::get_if<s3::S3Error>(&verified)) {
+    s3::S3Error e = *error;
+    if (e.resource.empty()) e.resource = r.resource();
+    co_await SendError(r, e);
+    co_return;
+  }
+  r.auth = std::get<s3::VerifiedRequest>(verified);
+  co_await Route(r);
+}
+
 class GatewayHandler {
  public:
   GatewayHandler(GatewayContext& ctx, std::string cluster_secret)
@@ -105,26 +130,14 @@ class GatewayHandler {
       co_await HandleInternal(http, body, out);
       co_return;
     }
-    S3Request r{http, body, out, ctx_, RandomHex(8), {}, {}, {}};
-    net::ParseQuery(http.query, &r.query);  // malformed escapes: ParseTarget/VerifyRequest refuse
-    auto target = s3::ParseTarget(http, ctx_.settings.base_domain);
-    if (auto* error = std::get_if<s3::S3Error>(&target)) {
-      co_await SendError(r, *error);
-      co_return;
-    }
-    r.target = std::get<s3::Target>(target);
     // Unsigned: anonymous, allowed only what a bucket policy grants to "*".
-    auto verified = s3::IsAnonymous(http) ? s3::AnonymousRequest(http) : s3::VerifyRequest(
-        http, [this](const std::string& id) { return ctx_.store.GetAccessKey(id); },
-        ctx_.clock.NowUnixMs());
-    if (auto* error = std::get_if<s3::S3Error>(&verified)) {
-      s3::S3Error e = *error;
-      if (e.resource.empty()) e.resource = r.resource();
-      co_await SendError(r, e);
-      co_return;
-    }
-    r.auth = std::get<s3::VerifiedRequest>(verified);
-    co_await Route(r);
+    auto authenticate = [this](const net::Request& request) {
+      return s3::IsAnonymous(request) ? s3::AnonymousRequest(request)
+                                      : s3::VerifyRequest(
+                                            request, [this](const std::string& id) { return ctx_.store.GetAccessKey(id); },
+                                            ctx_.clock.NowUnixMs());
+    };
+    co_await ServeS3(ctx_, http, body, out, authenticate);
   }
 
  private:
@@ -216,19 +229,15 @@ class GatewayHandler {
 
 Task<void> HandleS3AsUser(GatewayContext& context, net::Request& http, net::BodyReader& body,
                           net::ResponseWriter& out, std::string user_id) {
-  S3Request r{http, body, out, context, RandomHex(8), {}, {}, {}};
-  net::ParseQuery(http.query, &r.query);
-  auto target = s3::ParseTarget(http, context.settings.base_domain);
-  if (auto* error = std::get_if<s3::S3Error>(&target)) {
-    co_await SendError(r, *error);
-    co_return;
-  }
-  r.target = std::get<s3::Target>(target);
-  r.auth.user_id = std::move(user_id);
-  r.auth.access_key_id = "web-session";
-  r.auth.payload_hash = "UNSIGNED-PAYLOAD";
-  r.auth.region = context.settings.region;
-  co_await Route(r);
+  s3::VerifiedRequest session;
+  session.user_id = std::move(user_id);
+  session.access_key_id = "web-session";
+  session.payload_hash = "UNSIGNED-PAYLOAD";
+  session.region = context.settings.region;
+  auto authenticate = [&session](const net::Request&) -> std::variant<s3::VerifiedRequest, s3::S3Error> {
+    return session;
+  };
+  co_await ServeS3(context, http, body, out, authenticate);
 }
 
 net::Handler MakeGatewayHandler(GatewayContext& context, std::string cluster_secret) {

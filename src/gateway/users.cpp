@@ -30,6 +30,20 @@ meta::AccessKey NewAccessKey(const std::string& user_id, int64_t now_unix_ms) {
 
 namespace {
 
+std::string InvalidUserNameMessage(const std::string& user) {
+  return "user names are 1-64 characters of a-z, 0-9, '.', '_' and '-', starting with a letter or digit; got '" +
+         user + "'";
+}
+
+// The ?user= parameter ("" if absent).
+std::string UserParameter(const std::vector<std::pair<std::string, std::string>>& query) {
+  std::string user;
+  for (const auto& [name, value] : query) {
+    if (name == "user") user = value;
+  }
+  return user;
+}
+
 std::string KeyBody(const meta::AccessKey& key) {
   return nlohmann::json{{"user_id", key.user_id},
                         {"access_key_id", key.access_key_id},
@@ -72,12 +86,9 @@ net::Task<void> HandleUsers(GatewayContext& ctx, const net::Request& http, net::
   }
   std::vector<std::pair<std::string, std::string>> query;
   net::ParseQuery(http.query, &query);
-  std::string user;
-  for (const auto& [name, value] : query) {
-    if (name == "user") user = value;
-  }
+  const std::string user = UserParameter(query);
   if (!IsValidUserName(user)) {
-    std::string error = AdminErrorJson("user names are 1-64 characters of a-z, 0-9, '.', '_' and '-', starting with a letter or digit; got '" + user + "'");
+    std::string error = AdminErrorJson(InvalidUserNameMessage(user));
     (void)co_await out.Send(400, headers, error);
     co_return;
   }
@@ -142,10 +153,7 @@ net::Task<void> HandleAccounts(GatewayContext& ctx, const net::Request& http, ne
   }
   std::vector<std::pair<std::string, std::string>> query;
   net::ParseQuery(http.query, &query);
-  std::string user;
-  for (const auto& [name, value] : query) {
-    if (name == "user") user = value;
-  }
+  const std::string user = UserParameter(query);
   std::string text(std::min<uint64_t>(http.content_length.value_or(0), 16 * 1024), '\0');
   auto n = co_await body.ReadFull(std::span<uint8_t>(reinterpret_cast<uint8_t*>(text.data()), text.size()));
   if (!n) co_return;
@@ -155,8 +163,7 @@ net::Task<void> HandleAccounts(GatewayContext& ctx, const net::Request& http, ne
   account.created_unix_ms = ctx.clock.NowUnixMs();
   std::string problem;
   if (!IsValidUserName(user)) {
-    problem = "user names are 1-64 characters of a-z, 0-9, '.', '_' and '-', starting with a letter or digit; got '" +
-              user + "'";
+    problem = InvalidUserNameMessage(user);
   } else {
     auto parsed = nlohmann::json::parse(text, nullptr, false);
     if (!parsed.is_object() || !parsed.contains("password_hash") || !parsed["password_hash"].is_string()) {
