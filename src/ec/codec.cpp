@@ -1,6 +1,7 @@
 #include "ec/codec.h"
 
 #include <isa-l.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <array>
@@ -12,6 +13,14 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "ec/fused_encode.h"
+
+#if defined(__x86_64__) && __has_include(<xxh_x86dispatch.h>)
+// Run-time dispatch picks AVX2/AVX-512 XXH3 when the CPU has them (same
+// output as the baseline build); storage/ hashes with the same.
+#include <xxh_x86dispatch.h>
+#endif
 
 namespace holdfast::ec {
 namespace {
@@ -127,6 +136,7 @@ std::shared_ptr<const DecodePlan> BuildPlan(int k, const std::vector<uint8_t>& e
 struct Codec::Tables {
   std::vector<uint8_t> encode_matrix;     // (k+m) x k; top k rows are identity
   std::vector<uint8_t> encode_gf_tables;  // tables for the m parity rows
+  std::vector<internal::NibbleTables> fused_tables;  // the same, laid out for fused_encode
 
   std::mutex cache_mutex;
   // Guarded by cache_mutex. plan_order lists keys oldest first, for FIFO
@@ -173,6 +183,7 @@ Codec::Codec(int k, int m) : k_(k), m_(m), tables_(std::make_unique<Tables>()) {
   tables_->encode_gf_tables.resize(m * k * kGfTableBytesPerCoefficient);
   if (m > 0) {
     ec_init_tables(k, m, &tables_->encode_matrix[k * k], tables_->encode_gf_tables.data());
+    tables_->fused_tables = internal::ExpandTables(tables_->encode_gf_tables.data(), m * k);
   }
 }
 
@@ -187,6 +198,22 @@ void Codec::Encode(size_t block_size_bytes, std::span<const uint8_t* const> data
   for (int i = 0; i < k_; ++i) src[i] = const_cast<uint8_t*>(data[i]);
   for (int i = 0; i < m_; ++i) dst[i] = parity[i];
   CodeBlocks(block_size_bytes, k_, m_, tables_->encode_gf_tables.data(), src, dst);
+}
+
+void Codec::EncodeAndChecksum(size_t block_size_bytes, std::span<const uint8_t* const> data,
+                              std::span<uint8_t* const> parity, uint64_t checksum_seed,
+                              std::span<uint64_t> checksums) const {
+  assert(static_cast<int>(checksums.size()) == k_ + m_);
+  if (m_ > 0 && internal::CanFuse(block_size_bytes)) {
+    internal::FusedEncodeAndChecksum(block_size_bytes, k_, m_, tables_->fused_tables.data(), data.data(),
+                                     parity.data(), checksum_seed, checksums.data());
+    return;
+  }
+  Encode(block_size_bytes, data, parity);
+  for (int i = 0; i < k_; ++i) checksums[i] = XXH3_64bits_withSeed(data[i], block_size_bytes, checksum_seed);
+  for (int i = 0; i < m_; ++i) {
+    checksums[k_ + i] = XXH3_64bits_withSeed(parity[i], block_size_bytes, checksum_seed);
+  }
 }
 
 namespace {

@@ -46,6 +46,19 @@ class Codec {
   void Encode(size_t block_size_bytes, std::span<const uint8_t* const> data,
               std::span<uint8_t* const> parity) const;
 
+  // Encode, plus a checksum of every block of the stripe: checksums[i] is
+  // XXH3-64 of block i (data blocks 0..k-1, then parity), seeded with
+  // `checksum_seed`. That is storage/'s block checksum (storage::BlockChecksum
+  // seeds it with the block's index within its shard), so a PUT gets the
+  // parity and everything it sends to the nodes in one call. With AVX2 and
+  // blocks a multiple of 64 bytes (at least 256), parity and checksums come
+  // from one pass over the stripe (fused_encode.h), ~1.3x faster than Encode
+  // followed by hashing; other sizes and CPUs take the two steps.
+  // `checksums` holds k+m entries.
+  void EncodeAndChecksum(size_t block_size_bytes, std::span<const uint8_t* const> data,
+                         std::span<uint8_t* const> parity, uint64_t checksum_seed,
+                         std::span<uint64_t> checksums) const;
+
   // Rebuilds the blocks listed in `erased_shard_indices` (each in [0, k+m),
   // no duplicates) in place. `shards` holds k+m pointers, one per shard index;
   // every shard not listed as erased must hold valid bytes. Erased buffers are

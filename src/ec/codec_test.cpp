@@ -1,6 +1,7 @@
 #include "ec/codec.h"
 
 #include <gtest/gtest.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <bit>
@@ -10,6 +11,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "ec/fused_encode.h"
 
 namespace holdfast::ec {
 namespace {
@@ -242,6 +245,72 @@ TEST(CodecTest, ReconstructRejectsWrongShardCount) {
   Status status = codec->Reconstruct(8, pointers, erased);
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.error().code, Errc::kInvalidArgument);
+}
+
+// EncodeAndChecksum must give exactly Encode's parity and XXH3-64 (seeded) of
+// every block, whichever path it takes: the fused AVX2 pass for sizes it
+// takes, encode-then-hash for the rest. Buffers are deliberately misaligned.
+void ExpectEncodeAndChecksumMatches(int k, int m, size_t size, uint64_t seed, size_t misalign,
+                                    std::mt19937_64& rng) {
+  SCOPED_TRACE("k=" + std::to_string(k) + " m=" + std::to_string(m) + " size=" + std::to_string(size) +
+               " seed=" + std::to_string(seed) + " misalign=" + std::to_string(misalign));
+  auto codec = MakeCodec(k, m);
+  std::vector<Block> storage(k + 2 * m, Block(size + misalign));
+  std::vector<const uint8_t*> data;
+  std::vector<uint8_t*> parity, expected_parity;
+  for (int i = 0; i < k; ++i) {
+    std::generate(storage[i].begin(), storage[i].end(), [&] { return uint8_t(rng()); });
+    data.push_back(storage[i].data() + misalign);
+  }
+  for (int i = 0; i < m; ++i) {
+    std::fill(storage[k + i].begin(), storage[k + i].end(), 0xA5);  // stale bytes must be overwritten
+    parity.push_back(storage[k + i].data() + misalign);
+    expected_parity.push_back(storage[k + m + i].data() + misalign);
+  }
+  codec->Encode(size, data, expected_parity);
+  std::vector<uint64_t> checksums(k + m);
+  codec->EncodeAndChecksum(size, data, parity, seed, checksums);
+  for (int i = 0; i < m; ++i) {
+    ASSERT_TRUE(std::equal(parity[i], parity[i] + size, expected_parity[i])) << "parity " << i;
+  }
+  for (int i = 0; i < k; ++i) {
+    ASSERT_EQ(checksums[i], XXH3_64bits_withSeed(data[i], size, seed)) << "data block " << i;
+  }
+  for (int i = 0; i < m; ++i) {
+    ASSERT_EQ(checksums[k + i], XXH3_64bits_withSeed(parity[i], size, seed)) << "parity block " << i;
+  }
+}
+
+TEST(CodecTest, EncodeAndChecksumMatchesEncodeThenHash) {
+  std::mt19937_64 rng(11);
+  // Sizes around XXH3's 240-byte threshold, its 1 KiB scramble period, and
+  // odd ones the fused pass does not take.
+  const size_t sizes[] = {0, 1, 63, 240, 241, 256, 320, 1024, 1088, 4160, 65536 + 64, 65537};
+  const std::pair<int, int> codes[] = {{1, 1}, {2, 1}, {4, 2}, {5, 4}, {6, 3}, {3, 5},
+                                       {10, 4}, {7, 6}, {9, 9}, {32, 16}, {4, 0}};
+  for (auto [k, m] : codes) {
+    for (size_t size : sizes) {
+      const uint64_t seed = rng() % 3 == 0 ? 0 : rng();
+      ExpectEncodeAndChecksumMatches(k, m, size, seed, size % 3, rng);
+    }
+  }
+  ExpectEncodeAndChecksumMatches(4, 2, size_t{1} << 20, 12345, 0, rng);
+  ExpectEncodeAndChecksumMatches(10, 4, (size_t{1} << 20) + 64, 0, 16, rng);
+}
+
+TEST(CodecTest, FusedPassRunsWhereTheCpuAllows) {
+  // Without this, a broken CanFuse would send every PUT down the slow path
+  // and the test above would still pass.
+#if defined(__x86_64__)
+  if (__builtin_cpu_supports("avx2")) {
+    EXPECT_TRUE(internal::CanFuse(size_t{1} << 20));
+    EXPECT_TRUE(internal::CanFuse(256));
+  } else {
+    EXPECT_FALSE(internal::CanFuse(size_t{1} << 20));
+  }
+#endif
+  EXPECT_FALSE(internal::CanFuse(192));
+  EXPECT_FALSE(internal::CanFuse(1000));
 }
 
 }  // namespace
