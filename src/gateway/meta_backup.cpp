@@ -103,7 +103,8 @@ Task<Result<std::string>> BackUpMetadata(GatewayContext& ctx) {
   // An empty catalogue is not backed up: after the metadata store is lost,
   // the new, empty one must not leave a backup newer than the last good one
   // for recovery to find.
-  auto versions = co_await net::RunBlocking(ctx.blocking_pool, [&] { return ctx.store.CountVersionsBySpareShards(); });
+  auto versions = co_await net::RunBlocking(ctx.blocking_pool,
+                                            [&] { return ctx.store.CountVersionsBySpareShards({}); });
   if (!versions) co_return versions.error();
   int64_t total = 0;
   for (const auto& [spare, count] : *versions) total += count;

@@ -232,8 +232,13 @@ Task<void> SendAdminJson(net::ResponseWriter& out, int code, std::string body) {
 }
 
 Task<std::string> AddReportingToStatus(GatewayContext& ctx, std::string status_json) {
+  // Shards on down nodes give no margin now, lost or not yet.
+  std::vector<std::string> down;
+  for (const NodeView& view : ctx.cluster.Nodes()) {
+    if (view.health == NodeHealth::kDown) down.push_back(view.record.id);
+  }
   auto by_spare = co_await net::RunBlocking(ctx.blocking_pool,
-                                            [&] { return ctx.store.CountVersionsBySpareShards(); });
+                                            [&] { return ctx.store.CountVersionsBySpareShards(down); });
   auto gc_queued = co_await net::RunBlocking(ctx.blocking_pool,
                                              [&] { return ctx.store.CountGcQueue(); });
   const double measured_rate =

@@ -783,12 +783,15 @@ class MetaStore {
   // Erasure-coded version rows (every row that owns shards: objects, and
   // multipart parts once they exist) by how many more shards each can lose
   // and still be read: (kOk shards) - k. A version with every shard kOk
-  // has m to spare; a negative count is unreadable now. Shards on nodes that
-  // are down but not yet recorded missing count as kOk here. Cost: one pass
-  // over object_versions (a primary-key probe of shards per row) plus the
-  // damaged versions through shards_not_ok -- for status pages and metrics,
-  // not for request paths.
-  virtual Result<std::map<int, int64_t>> CountVersionsBySpareShards() = 0;
+  // has m to spare; a negative count is unreadable now. Shards recorded at
+  // one of `unavailable_node_ids` (nodes down now, whether or not their
+  // shards are recorded missing yet) do not count: the margin is what reads
+  // have right now. Cost: one pass over object_versions (a primary-key probe
+  // of shards per row) plus the damaged versions, found through
+  // shards_not_ok and shards_by_node -- for status pages and metrics, not
+  // for request paths.
+  virtual Result<std::map<int, int64_t>> CountVersionsBySpareShards(
+      const std::vector<std::string>& unavailable_node_ids) = 0;
   // Shard copies waiting in the GC queue (a count over the queue, which is
   // normally short).
   virtual Result<int64_t> CountGcQueue() = 0;

@@ -23,7 +23,7 @@ class ReportingTest : public StoreTest {
 };
 
 TEST_F(ReportingTest, CountsVersionsBySpareShards) {
-  auto empty = store_->CountVersionsBySpareShards();
+  auto empty = store_->CountVersionsBySpareShards({});
   ASSERT_OK(empty);
   EXPECT_TRUE(empty->empty());
 
@@ -39,17 +39,29 @@ TEST_F(ReportingTest, CountsVersionsBySpareShards) {
   unreadable.shards[1].state = ShardState::kMissing;
   Commit(unreadable);                 // 1 ok: -1 spare
 
-  auto counts = store_->CountVersionsBySpareShards();
+  auto counts = store_->CountVersionsBySpareShards({});
   ASSERT_OK(counts);
   const std::map<int, int64_t> expected = {{-1, 1}, {1, 3}, {3, 1}};
   EXPECT_EQ(*counts, expected);
 
   // Repair restores a shard: the version moves up.
   ASSERT_OK(store_->SetShardState(damaged.version_id, 1, "n1", ShardState::kOk));
-  counts = store_->CountVersionsBySpareShards();
+  counts = store_->CountVersionsBySpareShards({});
   ASSERT_OK(counts);
   const std::map<int, int64_t> after = {{-1, 1}, {1, 2}, {2, 1}, {3, 1}};
   EXPECT_EQ(*counts, after);
+
+  // n2 goes down: every ok shard there stops counting, recorded missing or not.
+  // k1, k2: 2 ok of k=2; wide-3: 4 of 5; damaged: its shard 2 was not on n2,
+  // so still 4; k5: its one ok shard was on n2.
+  counts = store_->CountVersionsBySpareShards({"n2"});
+  ASSERT_OK(counts);
+  const std::map<int, int64_t> n2_down = {{-2, 1}, {0, 2}, {2, 2}};
+  EXPECT_EQ(*counts, n2_down);
+  counts = store_->CountVersionsBySpareShards({"n2", "n3", "not-a-node"});
+  ASSERT_OK(counts);
+  const std::map<int, int64_t> n2_n3_down = {{-2, 1}, {0, 2}, {1, 2}};
+  EXPECT_EQ(*counts, n2_n3_down);
 }
 
 TEST_F(ReportingTest, CountsTheGcQueue) {

@@ -10,6 +10,8 @@
 #include <mutex>
 #include <utility>
 
+#include <nlohmann/json.hpp>
+
 #include "meta/meta_store.h"
 #include "meta/sqlite_db.h"
 #include "meta/sqlite_list.h"
@@ -183,7 +185,8 @@ class SqliteStore final : public MetaStore {
   Result<bool> UserMayBypassGovernance(const std::string& user_id) override;
 
   // Reporting.
-  Result<std::map<int, int64_t>> CountVersionsBySpareShards() override;
+  Result<std::map<int, int64_t>> CountVersionsBySpareShards(
+      const std::vector<std::string>& unavailable_node_ids) override;
   Result<int64_t> CountGcQueue() override;
 
   Status BackupTo(const std::filesystem::path& file) override;
@@ -1045,7 +1048,8 @@ Result<bool> SqliteStore::UserMayBypassGovernance(const std::string& user_id) {
 
 // --- Reporting ----------------------------------------------------------------
 
-Result<std::map<int, int64_t>> SqliteStore::CountVersionsBySpareShards() {
+Result<std::map<int, int64_t>> SqliteStore::CountVersionsBySpareShards(
+    const std::vector<std::string>& unavailable_node_ids) {
   return Transact(Txn::Mode::kRead, [&](Db& db) -> Result<std::map<int, int64_t>> {
     // Every row with shards starts at m spare (EXISTS: multipart and
     // delete-marker rows own no shards and have no margin of their own)...
@@ -1059,17 +1063,23 @@ GROUP BY v.m)sql");
       if (!has_row) break;
       by_spare[static_cast<int>(all.ColumnInt(0))] += all.ColumnInt(1);
     }
-    // ...then the damaged ones (through the partial index shards_not_ok, so
-    // this part follows the damage, not the catalogue) move from m to what
-    // they really have.
+    // ...then the damaged ones (a shard not ok, through the partial index
+    // shards_not_ok, or on an unavailable node, through shards_by_node: this
+    // part follows the damage, not the catalogue) move from m to what they
+    // really have. The node ids travel as one JSON array, so the statement
+    // is the same for any number of them.
     Stmt damaged = db.Prepare(R"sql(
 SELECT m, spare_shards, count(*) FROM (
   SELECT v.m AS m,
          (SELECT count(*) FROM shards AS s
-          WHERE s.version_id = v.version_id AND s.state = 'ok') - v.k AS spare_shards
-  FROM (SELECT DISTINCT version_id FROM shards WHERE state != 'ok') AS u
+          WHERE s.version_id = v.version_id AND s.state = 'ok'
+            AND s.node_id NOT IN (SELECT value FROM json_each(?1))) - v.k AS spare_shards
+  FROM (SELECT version_id FROM shards WHERE state != 'ok'
+        UNION
+        SELECT version_id FROM shards WHERE node_id IN (SELECT value FROM json_each(?1))) AS u
   JOIN object_versions AS v ON v.version_id = u.version_id)
 GROUP BY m, spare_shards)sql");
+    damaged.BindText(1, nlohmann::json(unavailable_node_ids).dump());
     while (true) {
       META_ASSIGN_OR_RETURN(const bool has_row, damaged.Step());
       if (!has_row) break;

@@ -62,9 +62,9 @@ function Overview({ status }: { status: Status }) {
   const used = nodes.reduce((s, n) => s + n.used_bytes, 0);
   const capacity = nodes.reduce((s, n) => s + n.capacity_bytes, 0);
   const under = status.under_protected_versions;
-  // Shards on nodes that are down but not yet lost count as healthy in the
-  // status (a restart must not move data); say so rather than claim full
-  // redundancy while they are away.
+  // Shards on nodes that are down but not yet lost are not under-protected
+  // (repair waits for the loss grace: a restart must not move data); say so
+  // rather than claim full redundancy while they are away.
   const away = nodes.filter((n) => n.state === 'down');
   const awayShards = away.reduce((s, n) => s + n.shard_count, 0);
   const underNote = under
