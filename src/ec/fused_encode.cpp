@@ -24,6 +24,8 @@
 #include <cassert>
 #include <cstring>
 
+#include "ec/codec.h"  // kMaxDataShards, kMaxParityShards
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 #define HF_HAVE_AVX2_KERNEL 1
@@ -202,12 +204,12 @@ bool CanFuse(size_t block_size_bytes) {
 void FusedEncodeAndChecksum(size_t block_size_bytes, int k, int m, const NibbleTables* tables,
                             const uint8_t* const* data, uint8_t* const* parity, uint64_t seed,
                             uint64_t* checksums) {
-  assert(CanFuse(block_size_bytes) && k >= 1 && k <= 32 && m >= 1 && m <= 16);
+  assert(CanFuse(block_size_bytes) && k >= 1 && k <= kMaxDataShards && m >= 1 && m <= kMaxParityShards);
   alignas(64) uint8_t secret[kSecretBytes];
   XXH3_generateSecret_fromSeed(secret, seed);
   constexpr Accumulators kInitial{
       {kPrime32_3, kPrime64_1, kPrime64_2, kPrime64_3, kPrime64_4, kPrime32_2, kPrime64_5, kPrime32_1}};
-  Accumulators acc[32 + 16];
+  Accumulators acc[kMaxDataShards + kMaxParityShards];
   for (int b = 0; b < k + m; ++b) acc[b] = kInitial;
 
   // Rows in passes of at most four; the data is hashed during the first.
