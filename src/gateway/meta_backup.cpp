@@ -16,13 +16,14 @@ namespace {
 
 using net::Task;
 
-// A request body read from a file (the backup snapshot). Reads block on the
-// file, which is local and was just written: page-cache speed.
+// A request body read from a file (the backup snapshot). The reads run on
+// the blocking pool: the file is local and fresh, but a slow disk must not
+// stall the I/O thread that serves clients meanwhile.
 class FileBody final : public net::BodyReader {
  public:
-  explicit FileBody(std::FILE* file) : file_(file) {}
+  FileBody(std::FILE* file, boost::asio::thread_pool& blocking_pool) : file_(file), pool_(blocking_pool) {}
   Task<Result<size_t>> Read(std::span<uint8_t> buffer) override {
-    const size_t n = std::fread(buffer.data(), 1, buffer.size(), file_);
+    const size_t n = co_await net::RunBlocking(pool_, [&] { return std::fread(buffer.data(), 1, buffer.size(), file_); });
     if (n == 0 && std::ferror(file_)) co_return MakeError(Errc::kIo, "reading the backup snapshot failed");
     read_ += n;
     co_return n;
@@ -31,6 +32,7 @@ class FileBody final : public net::BodyReader {
 
  private:
   std::FILE* file_;
+  boost::asio::thread_pool& pool_;
   uint64_t read_ = 0;
 };
 
@@ -123,7 +125,7 @@ Task<Result<std::string>> BackUpMetadata(GatewayContext& ctx) {
   request.key = KeyFor(ctx.clock.NowUnixMs());
   request.content_type = "application/vnd.sqlite3";
   request.content_length = std::filesystem::file_size(snapshot, ec);
-  FileBody body(file);
+  FileBody body(file, ctx.blocking_pool);
   auto written = co_await WriteObject(ctx, request, body);
   std::fclose(file);
   std::filesystem::remove(snapshot, ec);
