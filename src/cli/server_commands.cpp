@@ -152,7 +152,7 @@ void AddGatewayCommand(CLI::App& app, Action* run) {
                   "How often the metadata store is backed up into the cluster, in seconds (default 1 hour); 0 = never")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
   cmd->add_option("--drain-mib-per-s", *drain_mib_per_s,
-                  "Rate limit for the bytes a drain moves, in MiB/s")
+                  "Rate limit for the bytes drains and rebalances move, together, in MiB/s")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20));
   cmd->add_option("--multipart-expiry-s", *multipart_expiry_s,
                   "Abort multipart uploads not completed this many seconds after they were created (default 7 days)")

@@ -19,6 +19,7 @@
 #include "gateway/cluster.h"
 #include "gateway/node_client.h"
 #include "gateway/policy_cache.h"
+#include "gateway/repair_plan.h"
 #include "gateway/repair_state.h"
 #include "gateway/scrub_reports.h"
 #include "meta/meta_store.h"
@@ -43,8 +44,8 @@ struct GatewaySettings {
   // Budget for the bytes repair writes (rebuilt shards) and re-reads to
   // verify a returning node, so client traffic keeps being served.
   uint64_t repair_bytes_per_second = 256ull << 20;
-  // Budget for the bytes a drain writes (moved shards) and reads back to
-  // verify them (gateway/drain.h).
+  // Budget for the bytes a drain or rebalance writes (moved shards) and
+  // reads back to verify them (gateway/drain.h), shared by both.
   uint64_t drain_bytes_per_second = 256ull << 20;
   // The gateway's own directory (the metadata store, scratch files).
   std::filesystem::path data_dir;
@@ -64,7 +65,8 @@ class GatewayContext {
                  boost::asio::thread_pool& blocking_pool, const Clock& clock,
                  GatewaySettings settings)
       : store(store), cluster(cluster), nodes(nodes), blocking_pool(blocking_pool),
-        clock(clock), settings(std::move(settings)) {}
+        clock(clock), settings(std::move(settings)),
+        shard_move_limiter(this->settings.drain_bytes_per_second) {}
 
   meta::MetaStore& store;
   ClusterView& cluster;
@@ -72,6 +74,10 @@ class GatewayContext {
   boost::asio::thread_pool& blocking_pool;  // for SQLite calls
   const Clock& clock;
   const GatewaySettings settings;
+  // Paces every shard copy that moves data for an operator (drain and
+  // rebalance) to settings.drain_bytes_per_second together, so running both
+  // never doubles the budget. Repair has its own limit.
+  RateLimiter shard_move_limiter;
   RepairStats repair_stats;       // written by repair, read by the status endpoint
   DrainStats drain_stats;         // written by drain, read by status and metrics
   RebalanceStats rebalance_stats;  // gateway/rebalance.h

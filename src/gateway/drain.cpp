@@ -26,7 +26,6 @@ constexpr size_t kParallelMoves = 8;
 constexpr std::chrono::milliseconds kPoll{250};
 constexpr int64_t kRefreshMs = 1000;     // drains table -> ClusterView
 constexpr int64_t kRetryPassMs = 5000;   // a pass that moved nothing waits this long
-constexpr uint64_t kMinBurstBytes = 16u << 20;
 
 // What a pass that moved nothing waits to see change.
 std::string Topology(const std::vector<NodeView>& views) {
@@ -50,10 +49,7 @@ Task<void> RefreshDrains(GatewayContext& ctx) {
 class DrainService {
  public:
   DrainService(GatewayContext& context, std::vector<net::Executor> workers)
-      : ctx_(context),
-        workers_(std::move(workers)),
-        limiter_(context.settings.drain_bytes_per_second,
-                 std::max(context.settings.drain_bytes_per_second / 4, kMinBurstBytes)) {}
+      : ctx_(context), workers_(std::move(workers)) {}
 
   Task<void> Run(const std::atomic<bool>& stopping) {
     while (!stopping) {
@@ -188,7 +184,7 @@ class DrainService {
   }
 
   Task<bool> CopyVerifyRecord(meta::ObjectVersion version, RepairPlan plan, ShardRebuild rebuild) {
-    auto moved = co_await MoveShardCopy(ctx_, version, plan, rebuild, &limiter_);
+    auto moved = co_await MoveShardCopy(ctx_, version, plan, rebuild, &ctx_.shard_move_limiter);
     if (!moved) {
       // A conflict means the shard changed meanwhile: nothing to report.
       if (moved.error().code != Errc::kConflict) Block(version, rebuild.shard_index, rebuild.from_node_id, moved.error().message);
@@ -202,7 +198,6 @@ class DrainService {
 
   GatewayContext& ctx_;
   const std::vector<net::Executor> workers_;  // I/O threads the moves run on
-  RateLimiter limiter_;  // thread-safe
   std::string handled_topology_;
   int64_t last_refresh_ms_ = 0;
   std::atomic<uint64_t> moved_ = 0;  // shards moved since start (by every worker)

@@ -19,7 +19,6 @@ using net::Task;
 
 constexpr int kPageSize = 256;
 constexpr std::chrono::milliseconds kIdlePoll{250};
-constexpr uint64_t kMinBurstBytes = 16u << 20;
 
 json ProgressJson(const RebalanceProgress& p) {
   return {{"requested", p.requested},
@@ -39,10 +38,7 @@ json ProgressJson(const RebalanceProgress& p) {
 class Rebalancer {
  public:
   Rebalancer(GatewayContext& ctx, bool dry_run)
-      : ctx_(ctx),
-        dry_run_(dry_run),
-        limiter_(ctx.settings.drain_bytes_per_second,
-                 std::max(ctx.settings.drain_bytes_per_second / 4, kMinBurstBytes)) {}
+      : ctx_(ctx), dry_run_(dry_run) {}
 
   Task<void> Run(const std::atomic<bool>& stopping) {
     std::string after;
@@ -139,7 +135,7 @@ class Rebalancer {
                                      ": GC or repair is busy with the copy on " + to);
         continue;
       }
-      auto moved = co_await MoveShardCopy(ctx_, *version, plan, rebuild, &limiter_);
+      auto moved = co_await MoveShardCopy(ctx_, *version, plan, rebuild, &ctx_.shard_move_limiter);
       ctx_.shard_copy_locks.Unlock(version->version_id, index, to);
       if (!moved) {
         ctx_.rebalance_stats.Skipped("shard " + std::to_string(i) + " of " + version->version_id + ": " +
@@ -155,7 +151,6 @@ class Rebalancer {
 
   GatewayContext& ctx_;
   const bool dry_run_;
-  RateLimiter limiter_;
 };
 
 }  // namespace

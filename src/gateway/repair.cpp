@@ -29,7 +29,6 @@ constexpr int kNodePageSize = 256;
 constexpr size_t kParallelVersions = 8;
 constexpr std::chrono::milliseconds kIdlePoll{250};
 constexpr int64_t kIdleRecheckMs = 5000;
-constexpr uint64_t kMinBurstBytes = 16u << 20;
 
 // What a pass that rebuilt nothing waits to see change: which nodes can take
 // shards, which are lost, and which came back or were emptied.
@@ -50,8 +49,7 @@ class RepairService {
   RepairService(GatewayContext& context, std::vector<net::Executor> workers)
       : ctx_(context),
         workers_(std::move(workers)),
-        limiter_(context.settings.repair_bytes_per_second,
-                 std::max(context.settings.repair_bytes_per_second / 4, kMinBurstBytes)) {}
+        limiter_(context.settings.repair_bytes_per_second) {}
 
   Task<void> Run(const std::atomic<bool>& stopping) {
     std::optional<meta::DamagedVersion> cursor;

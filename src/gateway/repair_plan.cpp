@@ -96,6 +96,9 @@ RateLimiter::RateLimiter(uint64_t bytes_per_second, uint64_t burst_bytes)
     : bytes_per_second_(std::max<uint64_t>(bytes_per_second, 1)),
       burst_ms_(double(burst_bytes) * 1000.0 / double(bytes_per_second_)) {}
 
+RateLimiter::RateLimiter(uint64_t bytes_per_second)
+    : RateLimiter(bytes_per_second, std::max<uint64_t>(bytes_per_second / 4, uint64_t{16} << 20)) {}
+
 int64_t RateLimiter::Reserve(uint64_t bytes, int64_t now_mono_ms) {
   // GCRA: the budget is a virtual clock that runs ahead by each send's cost;
   // a sender waits only while it is more than one burst ahead of real time.

@@ -69,6 +69,9 @@ RepairPlan PlanRepair(const meta::ObjectVersion& version, const std::vector<Repa
 class RateLimiter {
  public:
   RateLimiter(uint64_t bytes_per_second, uint64_t burst_bytes);
+  // Bursts of a quarter second's worth, and at least 16 MiB so that one
+  // stripe of large blocks never waits on itself.
+  explicit RateLimiter(uint64_t bytes_per_second);
   // Milliseconds to wait before sending `bytes` (0 = now).
   int64_t Reserve(uint64_t bytes, int64_t now_mono_ms);
   uint64_t bytes_per_second() const { return bytes_per_second_; }

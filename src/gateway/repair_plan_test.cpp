@@ -175,5 +175,15 @@ TEST(RepairPlanTest, RateLimiterPacesBytesAfterABurst) {
   EXPECT_EQ(limiter.Reserve(100, 2000), 100);
 }
 
+TEST(RepairPlanTest, RateLimiterDefaultBurstIsAQuarterSecondOrSixteenMiB) {
+  constexpr uint64_t kMiB = 1 << 20;
+  RateLimiter fast(400 * kMiB);  // a quarter second: 100 MiB
+  EXPECT_EQ(fast.Reserve(100 * kMiB, 0), 0);
+  EXPECT_GT(fast.Reserve(kMiB, 0), 0);
+  RateLimiter slow(kMiB);  // a quarter second would be 256 KiB: 16 MiB instead
+  EXPECT_EQ(slow.Reserve(16 * kMiB, 0), 0);
+  EXPECT_EQ(slow.Reserve(kMiB, 0), 1000);
+}
+
 }  // namespace
 }  // namespace holdfast::gateway
