@@ -13,6 +13,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <typeindex>
+#include <typeinfo>
 
 #include "common/clock.h"
 #include "ec/codec.h"
@@ -102,9 +104,23 @@ class GatewayContext {
   // Endpoint of a node, if it is known and not down.
   std::optional<std::string> ReachableEndpoint(const std::string& node_id) const;
 
+  // State a rarely used service keeps for this gateway (the recover job,
+  // metadata backup counters), created on first use and gone with the
+  // context; T may be private to the service's .cpp. T must be thread-safe
+  // itself: this only hands out the one instance.
+  template <typename T>
+  T& ServiceState() {
+    std::lock_guard lock(service_state_mutex_);
+    std::shared_ptr<void>& slot = service_states_[std::type_index(typeid(T))];
+    if (!slot) slot = std::make_shared<T>();
+    return *static_cast<T*>(slot.get());
+  }
+
  private:
   std::mutex codec_mutex_;
   std::map<std::pair<int, int>, std::shared_ptr<const ec::Codec>> codecs_;
+  std::mutex service_state_mutex_;
+  std::map<std::type_index, std::shared_ptr<void>> service_states_;
 };
 
 // "<version id>.<shard index>": how shards of a version are named on nodes.

@@ -46,14 +46,7 @@ struct BackupStats {
   std::string last_error;
 };
 
-BackupStats& StatsFor(GatewayContext& ctx) {
-  static std::mutex mutex;
-  static std::map<GatewayContext*, std::unique_ptr<BackupStats>> stats;
-  std::lock_guard lock(mutex);
-  auto& entry = stats[&ctx];
-  if (!entry) entry = std::make_unique<BackupStats>();
-  return *entry;
-}
+BackupStats& StatsFor(GatewayContext& ctx) { return ctx.ServiceState<BackupStats>(); }
 
 std::string KeyFor(int64_t unix_ms) {
   char digits[32];

@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <map>
-#include <memory>
 #include <mutex>
 #include <set>
 #include <tuple>
@@ -81,14 +80,7 @@ struct Job {
 };
 
 // One job per gateway (context): recovery is a rare, operator-started task.
-Job& JobFor(GatewayContext& ctx) {
-  static std::mutex jobs_mutex;
-  static std::map<GatewayContext*, std::unique_ptr<Job>> jobs;
-  std::lock_guard lock(jobs_mutex);
-  auto& job = jobs[&ctx];
-  if (!job) job = std::make_unique<Job>();
-  return *job;
-}
+Job& JobFor(GatewayContext& ctx) { return ctx.ServiceState<Job>(); }
 
 json ProgressJson(Job& job) {
   std::lock_guard lock(job.mutex);
