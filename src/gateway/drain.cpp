@@ -150,6 +150,18 @@ class DrainService {
     leaving.shards[index].state = meta::ShardState::kMissing;
     const std::vector<NodeView> views = ctx_.cluster.Nodes();
     RepairPlan plan = PlanRepair(leaving, RepairNodes(views), cap);
+    auto source = std::find_if(views.begin(), views.end(),
+                               [&](const NodeView& v) { return v.record.id == node_id; });
+    const bool own_copy_ok = source != views.end() && source->health != NodeHealth::kDown &&
+                             version->shards[index].state == meta::ShardState::kOk;
+    if (const int healthy = plan.healthy_shards + (own_copy_ok ? 1 : 0); healthy < k) {
+      // Waiting for repair would be waiting forever: say so at once.
+      Block(*version, index, node_id,
+            "the object is unreadable: " + std::to_string(healthy) + " healthy shard(s) left where " +
+                std::to_string(k) + " are needed, so nothing can rebuild it; it keeps this node from "
+                "retiring until the missing shards' nodes come back or the object is deleted");
+      co_return Status::Ok();
+    }
     if (plan.damaged_shards > 1) {
       Block(*version, index, node_id,
             "the object has " + std::to_string(plan.damaged_shards - 1) +
@@ -168,12 +180,7 @@ class DrainService {
     }
     const ShardRebuild rebuild = *own;
     // Copy from the draining node itself while it answers.
-    auto source = std::find_if(views.begin(), views.end(),
-                               [&](const NodeView& v) { return v.record.id == node_id; });
-    if (source != views.end() && source->health != NodeHealth::kDown &&
-        version->shards[index].state == meta::ShardState::kOk) {
-      plan.sources.insert(plan.sources.begin(), index);
-    }
+    if (own_copy_ok) plan.sources.insert(plan.sources.begin(), index);
     if (!ctx_.shard_copy_locks.TryLock(version->version_id, index, rebuild.to_node_id)) {
       co_return Status::Ok();  // GC or repair is busy with that copy: next pass
     }

@@ -13,6 +13,7 @@ import time
 import urllib.request
 
 import boto3
+import xxhash
 from botocore.config import Config
 
 AWS = "/usr/bin/aws"  # Debian's awscli, whatever else is on PATH
@@ -313,3 +314,32 @@ def read_footer(path):
             return json.loads(f.read(length))
     except FileNotFoundError:
         return None
+
+
+TAIL_BYTES = 20  # u32 footer length | u64 XXH3(footer) | "HFSHARD1"
+
+
+def verify_shard_file(path):
+    """None if the file at `path` is a well-formed shard whose footer and
+    block checksums all match (docs/shard-format.md, recomputed here with
+    python3-xxhash, independently of Holdfast); otherwise what is wrong."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < TAIL_BYTES or data[-8:] != b"HFSHARD1":
+        return "bad tail"
+    footer_len = int.from_bytes(data[-20:-16], "little")
+    footer_sum = int.from_bytes(data[-16:-8], "little")
+    footer = data[-20 - footer_len:-20]
+    if xxhash.xxh3_64_intdigest(footer, seed=0) != footer_sum:
+        return "footer checksum"
+    f = json.loads(footer)
+    block, count = f["block_size_bytes"], f["block_count"]
+    if len(data) != count * (block + 8) + footer_len + TAIL_BYTES:
+        return "size"
+    for i in range(count):
+        start = i * (block + 8)
+        payload = data[start:start + block]
+        stored = int.from_bytes(data[start + block:start + block + 8], "little")
+        if xxhash.xxh3_64_intdigest(payload, seed=i) != stored:
+            return f"block {i}"
+    return None

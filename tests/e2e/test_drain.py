@@ -3,13 +3,14 @@ the drain fails closed while the policy leaves nowhere to move shards, moves
 everything once a fourth provider joins -- while clients keep reading and
 writing -- and retire is refused until wiping the provider would lose
 nothing; afterwards the provider is wiped and every object reads back."""
+import glob
 import json
 import os
 import threading
 import urllib.error
 import urllib.request
 
-from cluster import DevCluster, sha256, wait_for
+from cluster import DevCluster, read_footer, sha256, verify_shard_file, wait_for
 
 BUCKET = "drain"
 
@@ -204,6 +205,69 @@ def test_node_drain_with_room_elsewhere_and_undrain():
 
         unknown = cluster.admin_cli("node", "drain", "no-such-node", "--no-wait", check=False)
         assert unknown.returncode == 1 and "no registered node" in unknown.stderr
+
+
+def shard_file_of(cluster, node_id, key):
+    """Path of `key`'s shard file on `node_id`'s disk."""
+    node = next(n for n in cluster.info["nodes"] if n["id"] == node_id)
+    for path in glob.glob(os.path.join(node["data_dir"], "shards", "*", "*")):
+        footer = read_footer(path)
+        if footer and footer["bucket"] == BUCKET and footer["key"] == key:
+            return path
+    raise AssertionError(f"no shard of {key} on {node_id}")
+
+
+def flip_payload_byte(path):
+    """Bitrot in the first block's payload (the block checksum then fails)."""
+    with open(path, "r+b") as f:
+        byte = f.read(1)[0]
+        f.seek(0)
+        f.write(bytes([byte ^ 0x5A]))
+
+
+def test_node_drain_rebuilds_a_rotten_copy_and_stops_at_an_unreadable_object():
+    # Scrub off: the drain, not the scrubber, must meet the damage.
+    with DevCluster(providers=3, nodes_per_provider=3, extra_args=["--scrub-mib-per-s", "0"]) as cluster:
+        s3 = cluster.client()
+        s3.create_bucket(Bucket=BUCKET)
+        data = {key: os.urandom(3 << 20) for key in ("healthy", "rotten", "doomed")}
+        for key, body in data.items():
+            s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+        cluster.add_node("a-new", "provider-a", "provider-a-site-new")
+        target = cluster.nodes_of("provider-a")[0]["id"]
+
+        # "rotten": its copy on the draining node has rotted; the other eight
+        # are fine. "doomed": its copy there has rotted too, and four of the
+        # other eight are gone, so four good shards remain where k=5 are needed.
+        flip_payload_byte(shard_file_of(cluster, target, "rotten"))
+        flip_payload_byte(shard_file_of(cluster, target, "doomed"))
+        others = [n["id"] for n in cluster.info["nodes"] if n["id"] not in (target, "a-new")]
+        for node_id in others[:4]:
+            os.remove(shard_file_of(cluster, node_id, "doomed"))
+
+        stuck = cluster.admin_cli("node", "drain", target, "--poll-ms", "200", check=False)
+        assert stuck.returncode == 3, stuck.stdout + stuck.stderr
+        assert "cannot finish" in stuck.stdout, stuck.stdout
+        assert f"{BUCKET}/doomed" in stuck.stdout and "the object is unreadable" in stuck.stdout, stuck.stdout
+        assert f"{BUCKET}/rotten" not in stuck.stdout and f"{BUCKET}/healthy" not in stuck.stdout, stuck.stdout
+        entry = drain_entry(cluster, "node", target)
+        assert entry["state"] == "draining" and not entry["ready_to_retire"], entry
+        assert entry["objects_left"] == 1, entry
+
+        # Retire is refused while "doomed" still depends on the node.
+        refused = cluster.admin_cli("node", "retire", target, check=False)
+        assert refused.returncode == 1, refused.stdout
+        assert "1 object version(s) still have" in refused.stderr, refused.stderr
+
+        # The rotten copy was not copied as it was: the new copy was rebuilt
+        # from the other shards, and every file on the node that took it checks out.
+        new_node = next(n for n in cluster.info["nodes"] if n["id"] == "a-new")
+        moved = glob.glob(os.path.join(new_node["data_dir"], "shards", "*", "*"))
+        assert {read_footer(p)["key"] for p in moved} >= {"healthy", "rotten"}, moved
+        for path in moved:
+            assert verify_shard_file(path) is None, path
+        for key in ("healthy", "rotten"):
+            assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == data[key], key
 
 
 def test_node_verifies_a_shard_from_its_own_disk():

@@ -4,9 +4,8 @@ returns corrupt bytes meanwhile. Also: a node that comes back with a stale,
 partly deleted or damaged data directory serves no wrong data and is healed.
 
 Shard files are checked independently of Holdfast at the end: the XXH3
-checksums of docs/shard-format.md are recomputed here (python3-xxhash)."""
+checksums of docs/shard-format.md are recomputed (cluster.verify_shard_file)."""
 import glob
-import json
 import os
 import random
 import re
@@ -14,42 +13,15 @@ import threading
 import time
 
 import pytest
-import xxhash
 
-from cluster import DevCluster, read_footer, sha256, wait_for
+from cluster import TAIL_BYTES, DevCluster, read_footer, sha256, verify_shard_file, wait_for
 
 BUCKET = "scrubbed"
 SCRUB_ARGS = ["--scrub-mib-per-s", "256", "--scrub-interval-s", "1"]
-TAIL_BYTES = 20  # u32 footer length | u64 XXH3(footer) | "HFSHARD1"
 FOUND_RE = re.compile(r"scrub: shard ([0-9a-f]{32}\.\d+) failed verification")
 
 
 # ---- shard files, read as docs/shard-format.md specifies ---------------
-
-def verify_shard_file(path):
-    """None if the file at `path` is a well-formed shard whose footer and
-    block checksums all match; otherwise what is wrong."""
-    with open(path, "rb") as f:
-        data = f.read()
-    if len(data) < TAIL_BYTES or data[-8:] != b"HFSHARD1":
-        return "bad tail"
-    footer_len = int.from_bytes(data[-20:-16], "little")
-    footer_sum = int.from_bytes(data[-16:-8], "little")
-    footer = data[-20 - footer_len:-20]
-    if xxhash.xxh3_64_intdigest(footer, seed=0) != footer_sum:
-        return "footer checksum"
-    f = json.loads(footer)
-    block, count = f["block_size_bytes"], f["block_count"]
-    if len(data) != count * (block + 8) + footer_len + TAIL_BYTES:
-        return "size"
-    for i in range(count):
-        start = i * (block + 8)
-        payload = data[start:start + block]
-        stored = int.from_bytes(data[start + block:start + block + 8], "little")
-        if xxhash.xxh3_64_intdigest(payload, seed=i) != stored:
-            return f"block {i}"
-    return None
-
 
 def shard_files(cluster):
     """(node id, shard id, path) of every committed shard file."""
