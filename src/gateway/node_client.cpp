@@ -128,6 +128,7 @@ class StreamingDownload final : public ShardDownload {
   }
 
   uint64_t next_block_index() const override { return next_index_; }
+  uint64_t last_checksum() const override { return last_checksum_; }
 
  private:
   // Fills `into` completely from the response body.
@@ -163,6 +164,7 @@ class StreamingDownload final : public ShardDownload {
     if (storage::BlockChecksum(out, block_index) != checksum) {
       co_return MakeError(Errc::kCorrupt, "block checksum mismatch after transfer");
     }
+    last_checksum_ = checksum;
     co_return Status::Ok();
   }
 
@@ -204,6 +206,7 @@ class StreamingDownload final : public ShardDownload {
   uint64_t next_index_;
   uint64_t end_index_;
   uint32_t block_size_;
+  uint64_t last_checksum_ = 0;
   bool broken_ = false;
 };
 
@@ -216,7 +219,7 @@ NodeClient::NodeClient(std::string cluster_secret, std::chrono::milliseconds con
 NodeClient::~NodeClient() = default;
 
 Task<Result<std::unique_ptr<ShardUpload>>> NodeClient::OpenUpload(
-    std::string endpoint, std::string shard_id, storage::ShardFooter header) {
+    std::string endpoint, std::string shard_id, storage::ShardFooter header, WritePurpose purpose) {
   // A fresh connection: a streamed body cannot be replayed if a pooled
   // connection turns out to be stale halfway through.
   auto connection = co_await net::Connect(endpoint, std::chrono::milliseconds(2000));
@@ -224,8 +227,9 @@ Task<Result<std::unique_ptr<ShardUpload>>> NodeClient::OpenUpload(
   net::Headers headers;
   headers.Set("Authorization", authorization_);
   headers.Set("Content-Type", "application/octet-stream");
-  Status written = co_await (*connection)->WriteRequestHead("PUT", ShardTarget(shard_id), headers,
-                                                            std::nullopt);
+  std::string target = ShardTarget(shard_id);
+  if (purpose == WritePurpose::kBackgroundCopy) target += "?background=1";
+  Status written = co_await (*connection)->WriteRequestHead("PUT", target, headers, std::nullopt);
   std::string frame;
   storage::AppendFrame(storage::FrameType::kHeader, storage::EncodeFooterJson(header), &frame);
   if (written) written = co_await (*connection)->WriteBody(AsBytes(frame));

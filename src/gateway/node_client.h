@@ -21,6 +21,13 @@
 
 namespace holdfast::gateway {
 
+// Who waits for a shard being written: a client (its PUT), or nobody yet (a
+// repair, drain or rebalance copy). The node keeps a client's shard in its
+// page cache for reads soon after; a background copy leaves the cache once
+// durable (storage::CachePolicy::kDrop), so bulk copies do not evict what
+// clients read.
+enum class WritePurpose { kClient, kBackgroundCopy };
+
 class ShardUpload {
  public:
   virtual ~ShardUpload() = default;
@@ -41,6 +48,9 @@ class ShardDownload {
   // stream can go on with the next block); kUnavailable if the stream broke.
   virtual net::Task<Status> NextBlock(std::span<uint8_t> out) = 0;
   virtual uint64_t next_block_index() const = 0;
+  // The checksum of the block the last successful NextBlock returned, as
+  // verified against its bytes: a copy sends it on without hashing again.
+  virtual uint64_t last_checksum() const = 0;
 };
 
 // One page of a node's committed shards (GET /v1/shards).
@@ -56,9 +66,9 @@ class NodeClient {
   ~NodeClient();
 
   // Starts a streaming upload; sends the header frame.
-  net::Task<Result<std::unique_ptr<ShardUpload>>> OpenUpload(std::string endpoint,
-                                                             std::string shard_id,
-                                                             storage::ShardFooter header);
+  net::Task<Result<std::unique_ptr<ShardUpload>>> OpenUpload(
+      std::string endpoint, std::string shard_id, storage::ShardFooter header,
+      WritePurpose purpose = WritePurpose::kClient);
   // Puts a whole shard whose framed body (header, blocks, commit) is built
   // already; for objects of one stripe, where one request per shard is best.
   net::Task<Status> PutWhole(std::string endpoint, std::string shard_id,
