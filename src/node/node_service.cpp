@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <vector>
 
 #include "common/clock.h"
@@ -354,21 +355,28 @@ class NodeService {
 
   // Sends each block verified, or an error frame for a block that fails
   // verification, so the reader can take that block from another shard.
+  // A block is read from disk right behind room for its frame prefix, so
+  // frame and payload leave in one write, from the buffer the read filled.
   Task<void> StreamBlocks(std::string shard_id, storage::ShardReader& reader, uint64_t first,
                           uint64_t count, net::ResponseWriter& out) {
     net::Headers headers;
     headers.Set("Content-Type", "application/octet-stream");
     if (!co_await out.WriteHead(200, headers, std::nullopt)) co_return;
-    std::vector<uint8_t> block(reader.footer().block_size_bytes);
+    constexpr size_t kPrefixBytes = storage::kFrameHeaderBytes + storage::kBlockPrefixBytes;
+    constexpr size_t kPrefixRoom = 64;  // keeps the payload 64-byte aligned
+    const uint32_t block_bytes = reader.footer().block_size_bytes;
+    auto buffer = std::make_unique_for_overwrite<uint8_t[]>(kPrefixRoom + block_bytes);
+    const std::span<uint8_t> block(buffer.get() + kPrefixRoom, block_bytes);
+    const std::span<const uint8_t> frame(buffer.get() + kPrefixRoom - kPrefixBytes,
+                                         kPrefixBytes + block_bytes);
     std::string prefix;
     for (uint64_t index = first; index < first + count; ++index) {
       prefix.clear();
       auto checksum = reader.ReadBlock(index, block);
       if (checksum) {
-        storage::AppendBlockFramePrefix(index, *checksum, static_cast<uint32_t>(block.size()),
-                                        &prefix);
-        if (!co_await out.WriteBody(AsBytes(prefix))) co_return;
-        if (!co_await out.WriteBody(block)) co_return;
+        storage::AppendBlockFramePrefix(index, *checksum, block_bytes, &prefix);
+        std::memcpy(buffer.get() + kPrefixRoom - kPrefixBytes, prefix.data(), kPrefixBytes);
+        if (!co_await out.WriteBody(frame)) co_return;
       } else {
         HF_LOG_WARN("block {} of shard {} failed verification: {}", index, shard_id,
                     checksum.error().message);
