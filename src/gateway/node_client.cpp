@@ -219,7 +219,7 @@ NodeClient::NodeClient(std::string cluster_secret, std::chrono::milliseconds con
 NodeClient::~NodeClient() = default;
 
 Task<Result<std::unique_ptr<ShardUpload>>> NodeClient::OpenUpload(
-    std::string endpoint, std::string shard_id, storage::ShardFooter header, WritePurpose purpose) {
+    std::string endpoint, std::string shard_id, storage::ShardFooter header) {
   // A fresh connection: a streamed body cannot be replayed if a pooled
   // connection turns out to be stale halfway through.
   auto connection = co_await net::Connect(endpoint, std::chrono::milliseconds(2000));
@@ -227,9 +227,8 @@ Task<Result<std::unique_ptr<ShardUpload>>> NodeClient::OpenUpload(
   net::Headers headers;
   headers.Set("Authorization", authorization_);
   headers.Set("Content-Type", "application/octet-stream");
-  std::string target = ShardTarget(shard_id);
-  if (purpose == WritePurpose::kBackgroundCopy) target += "?background=1";
-  Status written = co_await (*connection)->WriteRequestHead("PUT", target, headers, std::nullopt);
+  Status written = co_await (*connection)->WriteRequestHead("PUT", ShardTarget(shard_id), headers,
+                                                            std::nullopt);
   std::string frame;
   storage::AppendFrame(storage::FrameType::kHeader, storage::EncodeFooterJson(header), &frame);
   if (written) written = co_await (*connection)->WriteBody(AsBytes(frame));

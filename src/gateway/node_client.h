@@ -21,13 +21,6 @@
 
 namespace holdfast::gateway {
 
-// Who waits for a shard being written: a client (its PUT), or nobody yet (a
-// repair, drain or rebalance copy). The node keeps a client's shard in its
-// page cache for reads soon after; a background copy leaves the cache once
-// durable (storage::CachePolicy::kDrop), so bulk copies do not evict what
-// clients read.
-enum class WritePurpose { kClient, kBackgroundCopy };
-
 class ShardUpload {
  public:
   virtual ~ShardUpload() = default;
@@ -66,9 +59,9 @@ class NodeClient {
   ~NodeClient();
 
   // Starts a streaming upload; sends the header frame.
-  net::Task<Result<std::unique_ptr<ShardUpload>>> OpenUpload(
-      std::string endpoint, std::string shard_id, storage::ShardFooter header,
-      WritePurpose purpose = WritePurpose::kClient);
+  net::Task<Result<std::unique_ptr<ShardUpload>>> OpenUpload(std::string endpoint,
+                                                             std::string shard_id,
+                                                             storage::ShardFooter header);
   // Puts a whole shard whose framed body (header, blocks, commit) is built
   // already; for objects of one stripe, where one request per shard is best.
   net::Task<Status> PutWhole(std::string endpoint, std::string shard_id,

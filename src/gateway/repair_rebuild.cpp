@@ -199,7 +199,7 @@ class Rebuilder {
     storage::ShardFooter header = footer_;
     header.shard_index = rebuild.shard_index;
     auto upload = co_await ctx_.nodes.OpenUpload(
-        *endpoint, ShardId(version_.version_id, rebuild.shard_index), header, WritePurpose::kBackgroundCopy);
+        *endpoint, ShardId(version_.version_id, rebuild.shard_index), header);
     if (!upload) co_return upload.error();
     targets_[t].upload = std::move(*upload);
     co_return Status::Ok();

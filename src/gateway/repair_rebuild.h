@@ -9,8 +9,7 @@
 // block. A source that fails (down, broken stream, corrupt block, shard
 // gone) is reported like a degraded read does and replaced by another
 // survivor from that stripe on; a target that fails is dropped and the
-// others go on. Targets are written as background copies (WritePurpose:
-// the node does not keep them in its page cache). Each target's footer is the
+// others go on. Each target's footer is the
 // surviving shards' footer with its own shard index, so the rebuilt shard is
 // indistinguishable from the one the PUT wrote.
 //

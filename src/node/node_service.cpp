@@ -129,11 +129,7 @@ class NodeService {
       co_return;
     }
     if (request.method == "PUT" && !footer_only) {
-      std::vector<std::pair<std::string, std::string>> query;
-      net::ParseQuery(request.query, &query);
-      const auto cache = ParseUint(query, "background", 0) == 1 ? storage::CachePolicy::kDrop
-                                                                 : storage::CachePolicy::kKeep;
-      co_await HandlePut(shard_id, cache, body, out);
+      co_await HandlePut(shard_id, body, out);
     } else if (request.method == "GET") {
       co_await HandleGet(shard_id, request, footer_only, out);
     } else if (request.method == "DELETE" && !footer_only) {
@@ -200,8 +196,8 @@ class NodeService {
   // Frames are read with exact reads rather than through FrameParser, so a
   // block's payload goes from the connection straight into the one block
   // buffer the writer writes to the file from: no copy into a frame first.
-  Task<void> HandlePut(const std::string& shard_id, storage::CachePolicy cache,
-                       net::BodyReader& body, net::ResponseWriter& out) {
+  Task<void> HandlePut(const std::string& shard_id, net::BodyReader& body,
+                       net::ResponseWriter& out) {
     std::unique_ptr<storage::ShardWriter> writer;
     storage::ShardFooter expected;
     std::unique_ptr<uint8_t[]> block;  // reused for every block frame
@@ -269,7 +265,7 @@ class NodeService {
         co_return;
       }
       expected = *header;
-      auto created = store_.Create(shard_id, expected.block_size_bytes, cache);
+      auto created = store_.Create(shard_id, expected.block_size_bytes);
       if (!created) {
         co_await SendError(out, StatusFor(created.error()), created.error().message);
         co_return;
@@ -299,12 +295,21 @@ class NodeService {
     co_await SendJson(out, 201, std::move(body));
   }
 
-  // Reads every block of the shard from the medium and checks its checksum
-  // here, sending none of the bytes: how a drain verifies a copy it just
-  // wrote. Answers the footer; 422 if a block fails (the shard is then
-  // suspect).
+  // Reads every block of the shard from disk and checks its checksum here,
+  // sending none of the bytes: how a drain verifies a copy it just wrote.
+  // Answers the footer; 422 if a block fails (the shard is then suspect).
   Task<void> HandleVerify(const std::string& shard_id, net::ResponseWriter& out) {
-    auto verified = co_await net::RunBlocking(pool_, [&] { return store_.Verify(shard_id); });
+    auto verified = co_await net::RunBlocking(pool_, [&]() -> Result<storage::ShardFooter> {
+      auto reader = store_.OpenShard(shard_id);
+      if (!reader) return reader.error();
+      const storage::ShardFooter footer = (*reader)->footer();
+      std::vector<uint8_t> block(footer.block_size_bytes);
+      for (uint64_t i = 0; i < footer.block_count; ++i) {
+        auto read = (*reader)->ReadBlock(i, block);
+        if (!read) return read.error();
+      }
+      return footer;
+    });
     if (!verified) {
       if (verified.error().code == Errc::kCorrupt) SuspectShard(shard_id);
       co_await SendError(out, StatusFor(verified.error()), verified.error().message);

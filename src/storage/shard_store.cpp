@@ -112,13 +112,12 @@ std::string RandomSuffix() {
 class PosixShardWriter final : public ShardWriter {
  public:
   PosixShardWriter(std::shared_ptr<StoreState> state, std::string shard_id, std::string tmp_path,
-                   UniqueFd fd, uint32_t block_size_bytes, CachePolicy cache)
+                   UniqueFd fd, uint32_t block_size_bytes)
       : state_(std::move(state)),
         shard_id_(std::move(shard_id)),
         tmp_path_(std::move(tmp_path)),
         fd_(std::move(fd)),
-        block_size_bytes_(block_size_bytes),
-        cache_(cache) {
+        block_size_bytes_(block_size_bytes) {
     if (block_size_bytes_ + format::kBlockChecksumBytes <= kBufferedRecordMaxBytes) {
       buffer_ = std::make_unique<uint8_t[]>(kWriteBufferBytes);
     }
@@ -147,7 +146,6 @@ class PosixShardWriter final : public ShardWriter {
   std::string tmp_path_;
   UniqueFd fd_;
   uint32_t block_size_bytes_;
-  CachePolicy cache_;
   uint64_t blocks_written_ = 0;
   uint64_t file_bytes_ = 0;            // including buffered bytes
   std::unique_ptr<uint8_t[]> buffer_;  // only for small blocks
@@ -242,9 +240,6 @@ Status PosixShardWriter::Commit(const ShardFooter& footer) {
   file_bytes_ += footer_json.size() + tail.size();
 
   Status done = state_->Sync(fd_.get(), tmp_path_);
-  // The pages are clean after the fsync, so they go at once (advice only:
-  // failure changes nothing that matters).
-  if (done && cache_ == CachePolicy::kDrop) ::posix_fadvise(fd_.get(), 0, 0, POSIX_FADV_DONTNEED);
   if (done) done = fd_.Close(tmp_path_);
   if (done) done = Publish();
   if (!done) failed_ = done.error();
@@ -412,8 +407,8 @@ class PosixShardStore final : public ShardStore {
  public:
   explicit PosixShardStore(std::shared_ptr<StoreState> state) : state_(std::move(state)) {}
 
-  Result<std::unique_ptr<ShardWriter>> Create(std::string_view shard_id, uint32_t block_size_bytes,
-                                              CachePolicy cache) override {
+  Result<std::unique_ptr<ShardWriter>> Create(std::string_view shard_id,
+                                              uint32_t block_size_bytes) override {
     if (Status writable = state_->CheckWritable(); !writable) return writable.error();
     if (!IsValidShardId(shard_id)) return InvalidId(shard_id);
     if (block_size_bytes == 0 || block_size_bytes > format::kMaxBlockSizeBytes) {
@@ -427,8 +422,7 @@ class PosixShardStore final : public ShardStore {
       UniqueFd fd(::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
       if (fd.valid()) {
         return std::unique_ptr<ShardWriter>(std::make_unique<PosixShardWriter>(
-            state_, std::string(shard_id), std::move(tmp_path), std::move(fd), block_size_bytes,
-            cache));
+            state_, std::string(shard_id), std::move(tmp_path), std::move(fd), block_size_bytes));
       }
       if (errno != EEXIST || attempt == 3) return IoError("creating " + tmp_path, errno);
     }
@@ -487,7 +481,6 @@ class PosixShardStore final : public ShardStore {
   }
 
   Result<ScrubOutcome> Scrub(std::string_view shard_id, const ScrubPacer& pace) override;
-  Result<ShardFooter> Verify(std::string_view shard_id) override;
 
   Result<std::vector<std::string>> ListQuarantined() override {
     std::vector<std::string> ids;
@@ -527,8 +520,7 @@ class PosixShardStore final : public ShardStore {
 // kCorrupt (or kIo for a block that cannot be read) on the first failure;
 // nullopt if `pace` asked to stop.
 std::optional<Status> VerifyShardFile(UniqueFd fd, std::string_view shard_id,
-                                      const ScrubPacer& pace, uint64_t* bytes_read,
-                                      ShardFooter* footer_out = nullptr) {
+                                      const ScrubPacer& pace, uint64_t* bytes_read) {
   // Cached pages are dropped first, so the bytes verified are the ones on
   // the medium, and afterwards, so the scrub's reads do not push client
   // reads' pages out of the cache.
@@ -550,7 +542,6 @@ std::optional<Status> VerifyShardFile(UniqueFd fd, std::string_view shard_id,
     if (!checksum) return Status(checksum.error());
     *bytes_read += record_bytes;
   }
-  if (footer_out != nullptr) *footer_out = *footer;
   return Status::Ok();
 }
 
@@ -593,24 +584,6 @@ Result<ScrubOutcome> PosixShardStore::Scrub(std::string_view shard_id, const Scr
   state_->used_bytes -= std::min<uint64_t>(state_->used_bytes, now.st_size);
   outcome.verdict = ScrubVerdict::kQuarantined;
   return outcome;
-}
-
-Result<ShardFooter> PosixShardStore::Verify(std::string_view shard_id) {
-  if (!IsValidShardId(shard_id)) return InvalidId(shard_id);
-  const std::string path = state_->ShardPath(shard_id);
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) {
-    if (errno == ENOENT) {
-      return MakeError(Errc::kNotFound, "shard " + std::string(shard_id) + " not found");
-    }
-    return IoError("opening " + path, errno);
-  }
-  uint64_t bytes_read = 0;
-  ShardFooter footer;
-  std::optional<Status> verified = VerifyShardFile(
-      std::move(fd), shard_id, [](uint64_t) { return true; }, &bytes_read, &footer);
-  if (!verified->ok()) return verified->error();  // never nullopt: the pacer never stops
-  return footer;
 }
 
 // Deletes everything in tmp/: writes that were in progress when the node

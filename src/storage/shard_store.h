@@ -127,13 +127,6 @@ struct ScrubOutcome {
 // the scrub. Returning false stops it (kStopped).
 using ScrubPacer = std::function<bool(uint64_t bytes)>;
 
-// Whether a shard's pages stay in the page cache once it is durable.
-// kDrop is for copies no reader is waiting for (repair, drain, rebalance):
-// a bulk copy then does not push the cache's hot set out, its memory is
-// reused by the next write rather than taken fresh, and a read-back
-// (Verify) reads the medium, not the memory just written.
-enum class CachePolicy { kKeep, kDrop };
-
 struct StoreUsage {
   uint64_t shard_count = 0;
   uint64_t used_bytes = 0;       // bytes in shard files
@@ -152,8 +145,7 @@ class ShardStore {
   // Starts writing a shard. block_size_bytes in [1, 16 MiB]. Writers may
   // outlive the store object.
   virtual Result<std::unique_ptr<ShardWriter>> Create(std::string_view shard_id,
-                                                      uint32_t block_size_bytes,
-                                                      CachePolicy cache = CachePolicy::kKeep) = 0;
+                                                      uint32_t block_size_bytes) = 0;
   // kNotFound if absent; kCorrupt if the footer or tail fails verification.
   virtual Result<std::unique_ptr<ShardReader>> OpenShard(std::string_view shard_id) = 0;
   // Removes a committed shard durably, and its quarantined copy if any.
@@ -173,11 +165,6 @@ class ShardStore {
   // or removed meanwhile (kGone): only the file that was read is judged.
   // kNotFound if absent; kIo if it cannot be opened (left in place).
   virtual Result<ScrubOutcome> Scrub(std::string_view shard_id, const ScrubPacer& pace) = 0;
-  // Reads committed shard `shard_id` back from the medium (its cached pages
-  // are dropped before and after, as Scrub does) and verifies tail, footer
-  // and every block checksum; returns the footer. kCorrupt on the first
-  // failure (nothing is quarantined here), kNotFound if absent.
-  virtual Result<ShardFooter> Verify(std::string_view shard_id) = 0;
   // Ids of the shards in quarantine/: found corrupt by a scrub and neither
   // committed here again nor removed since.
   virtual Result<std::vector<std::string>> ListQuarantined() = 0;

@@ -2,14 +2,9 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
-#include <linux/magic.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
-#include <fcntl.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -98,9 +93,9 @@ class ShardStoreTest : public ::testing::Test {
 
   // Writes and commits a shard; returns its blocks.
   std::vector<std::string> Put(const std::string& id, uint32_t block_size, uint64_t count,
-                               uint64_t seed = 1, CachePolicy cache = CachePolicy::kKeep) {
+                               uint64_t seed = 1) {
     std::vector<std::string> blocks = Blocks(block_size, count, seed);
-    auto writer = store_->Create(id, block_size, cache);
+    auto writer = store_->Create(id, block_size);
     EXPECT_TRUE(writer.ok()) << writer.error().message;
     if (!writer.ok()) return {};
     for (uint64_t i = 0; i < count; ++i) {
@@ -334,57 +329,6 @@ TEST_F(ShardStoreTest, DetectsTruncationAfterOpen) {
   ASSERT_FALSE(read.ok());
   EXPECT_EQ(Errc::kCorrupt, read.error().code);
   EXPECT_TRUE((*reader)->ReadBlock(1, {reinterpret_cast<uint8_t*>(out.data()), out.size()}).ok());
-}
-
-// Pages of `path` in the page cache.
-size_t ResidentPages(const fs::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  const size_t bytes = fs::file_size(path);
-  void* map = ::mmap(nullptr, bytes, PROT_READ, MAP_SHARED, fd, 0);
-  ::close(fd);
-  if (map == MAP_FAILED) return 0;
-  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-  std::vector<unsigned char> resident((bytes + page - 1) / page);
-  const int rc = ::mincore(map, bytes, resident.data());
-  ::munmap(map, bytes);
-  if (rc != 0) return 0;
-  return static_cast<size_t>(std::count_if(resident.begin(), resident.end(),
-                                           [](unsigned char r) { return (r & 1) != 0; }));
-}
-
-TEST_F(ShardStoreTest, BackgroundCopyLeavesThePageCache) {
-  struct statfs fs_info;
-  ASSERT_EQ(0, ::statfs(root_.c_str(), &fs_info));
-  if (fs_info.f_type == TMPFS_MAGIC) GTEST_SKIP() << "tmpfs pages cannot leave the cache";
-  auto kept = Put(Id(1), 64 << 10, 8, 1, CachePolicy::kKeep);
-  auto dropped = Put(Id(2), 64 << 10, 8, 2, CachePolicy::kDrop);
-  if (ResidentPages(ShardPath(Id(1))) == 0) GTEST_SKIP() << "written pages were not cached at all";
-  EXPECT_EQ(0u, ResidentPages(ShardPath(Id(2))));
-  ExpectShard(Id(2), dropped);
-}
-
-TEST_F(ShardStoreTest, VerifyReadsEveryBlockAndReturnsTheFooter) {
-  Put(Id(3), 1024, 4);
-  auto verified = store_->Verify(Id(3));
-  ASSERT_TRUE(verified.ok()) << verified.error().message;
-  EXPECT_EQ(4u, verified->block_count);
-  EXPECT_EQ(3, verified->shard_index);
-  EXPECT_EQ(0u, ResidentPages(ShardPath(Id(3))));  // read from the medium, then dropped
-
-  std::string bytes = ReadAll(ShardPath(Id(3)));
-  bytes[3 * (1024 + 8) + 5] ^= 0x04;  // the last block
-  WriteAll(ShardPath(Id(3)), bytes);
-  auto corrupt = store_->Verify(Id(3));
-  ASSERT_FALSE(corrupt.ok());
-  EXPECT_EQ(Errc::kCorrupt, corrupt.error().code);
-  EXPECT_NE(std::string::npos, corrupt.error().message.find("block 3")) << corrupt.error().message;
-  // Verifying quarantines nothing: the caller decides.
-  EXPECT_TRUE(fs::exists(ShardPath(Id(3))));
-
-  auto absent = store_->Verify(Id(4));
-  ASSERT_FALSE(absent.ok());
-  EXPECT_EQ(Errc::kNotFound, absent.error().code);
 }
 
 TEST_F(ShardStoreTest, BitFlipInBlockFailsOnlyThatBlock) {
