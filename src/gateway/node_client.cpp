@@ -128,6 +128,7 @@ class StreamingDownload final : public ShardDownload {
   }
 
   uint64_t next_block_index() const override { return next_index_; }
+  uint64_t last_checksum() const override { return last_checksum_; }
 
  private:
   // Fills `into` completely from the response body.
@@ -163,6 +164,7 @@ class StreamingDownload final : public ShardDownload {
     if (storage::BlockChecksum(out, block_index) != checksum) {
       co_return MakeError(Errc::kCorrupt, "block checksum mismatch after transfer");
     }
+    last_checksum_ = checksum;
     co_return Status::Ok();
   }
 
@@ -204,6 +206,7 @@ class StreamingDownload final : public ShardDownload {
   uint64_t next_index_;
   uint64_t end_index_;
   uint32_t block_size_;
+  uint64_t last_checksum_ = 0;
   bool broken_ = false;
 };
 

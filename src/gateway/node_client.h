@@ -41,6 +41,9 @@ class ShardDownload {
   // stream can go on with the next block); kUnavailable if the stream broke.
   virtual net::Task<Status> NextBlock(std::span<uint8_t> out) = 0;
   virtual uint64_t next_block_index() const = 0;
+  // The checksum of the block the last successful NextBlock returned, as
+  // verified against its bytes: a copy sends it on without hashing again.
+  virtual uint64_t last_checksum() const = 0;
 };
 
 // One page of a node's committed shards (GET /v1/shards).

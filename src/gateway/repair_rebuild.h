@@ -5,16 +5,19 @@
 //     --> every missing block of stripe s (data and parity alike)
 //     --> checksum --> stream block s to each target node --> commit frames
 //
-// Memory is one stripe, (k+m) x block size. A source that fails (down,
-// broken stream, corrupt block, shard gone) is reported like a degraded
-// read does and replaced by another survivor from that stripe on; a target
-// that fails is dropped and the others go on. Each target's footer is the
+// Memory is one stripe, (k+m) x block size, when decoding; a copy holds one
+// block. A source that fails (down, broken stream, corrupt block, shard
+// gone) is reported like a degraded read does and replaced by another
+// survivor from that stripe on; a target that fails is dropped and the
+// others go on. Each target's footer is the
 // surviving shards' footer with its own shard index, so the rebuilt shard is
 // indistinguishable from the one the PUT wrote.
 //
 // A target whose own old copy is listed among the sources (drain and
 // rebalance move readable shards) is copied from it block by block, and
-// decoding from k survivors takes over only if that copy fails.
+// decoding from k survivors takes over only if that copy fails. A copied
+// block's checksum, verified on arrival, is sent on rather than computed
+// again.
 #pragma once
 
 #include <cstdint>

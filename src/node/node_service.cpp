@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <vector>
 
 #include "common/clock.h"
@@ -12,6 +13,7 @@
 #include "node/deletion_auth.h"
 #include "node/node_api.h"
 #include "node/scrubber.h"
+#include "storage/endian.h"
 #include "storage/shard_stream.h"
 
 namespace holdfast::node {
@@ -191,61 +193,84 @@ class NodeService {
 
   // Receives a framed shard stream; acknowledges only once it is durable.
   // A body that ends before its commit frame discards everything written.
+  // Frames are read with exact reads rather than through FrameParser, so a
+  // block's payload goes from the connection straight into the one block
+  // buffer the writer writes to the file from: no copy into a frame first.
   Task<void> HandlePut(const std::string& shard_id, net::BodyReader& body,
                        net::ResponseWriter& out) {
-    storage::FrameParser parser;
     std::unique_ptr<storage::ShardWriter> writer;
     storage::ShardFooter expected;
-    std::vector<uint8_t> buffer(256 * 1024);
+    std::unique_ptr<uint8_t[]> block;  // reused for every block frame
     while (true) {
-      auto n = co_await body.Read(buffer);
-      if (!n) co_return;  // the sender is gone; the writer's temp file goes with it
-      if (*n == 0) break;
-      parser.Feed(std::span<const uint8_t>(buffer.data(), *n));
-      while (true) {
-        auto frame = parser.Next();
-        if (!frame) {
-          co_await SendError(out, 400, frame.error().message);
-          co_return;
-        }
-        if (!frame->has_value()) break;
-        storage::Frame& f = **frame;
-        if (f.type == storage::FrameType::kHeader) {
-          if (writer) {
-            co_await SendError(out, 400, "second header frame");
-            co_return;
-          }
-          auto header = storage::DecodeFooterJson(f.payload);
-          if (!header || header->version_id != VersionOf(shard_id) ||
-              std::to_string(header->shard_index) != shard_id.substr(shard_id.find('.') + 1)) {
-            co_await SendError(out, 400, "header frame does not match the shard id");
-            co_return;
-          }
-          expected = *header;
-          auto created = store_.Create(shard_id, expected.block_size_bytes);
-          if (!created) {
-            co_await SendError(out, StatusFor(created.error()), created.error().message);
-            co_return;
-          }
-          writer = std::move(*created);
-        } else if (f.type == storage::FrameType::kBlock) {
-          if (!writer || f.block_index != writer->blocks_written()) {
-            co_await SendError(out, 400, "block frame out of order or before the header");
-            co_return;
-          }
-          Status appended = writer->AppendBlock(f.block(), f.checksum);
-          if (!appended) {
-            co_await SendError(out, StatusFor(appended.error()), appended.error().message);
-            co_return;
-          }
-        } else if (f.type == storage::FrameType::kCommit) {
-          co_await Commit(shard_id, writer.get(), expected, f.payload, out);
-          co_return;
-        } else {
-          co_await SendError(out, 400, "unexpected frame type in a shard upload");
-          co_return;
-        }
+      uint8_t head_bytes[storage::kFrameHeaderBytes];
+      auto got = co_await body.ReadFull(head_bytes);
+      if (!got) co_return;  // the sender is gone; the writer's temp file goes with it
+      if (*got < sizeof head_bytes) break;
+      auto head = storage::DecodeFrameHeader(head_bytes);
+      if (!head) {
+        co_await SendError(out, 400, head.error().message);
+        co_return;
       }
+      if (head->type == storage::FrameType::kBlock) {
+        uint8_t prefix[storage::kBlockPrefixBytes];
+        got = co_await body.ReadFull(prefix);
+        if (!got) co_return;
+        if (*got < sizeof prefix) break;
+        const uint64_t block_index = storage::LoadLe64(prefix);
+        const uint64_t checksum = storage::LoadLe64(prefix + 8);
+        const uint32_t block_bytes = head->payload_bytes - storage::kBlockPrefixBytes;
+        if (!writer || block_index != writer->blocks_written()) {
+          co_await SendError(out, 400, "block frame out of order or before the header");
+          co_return;
+        }
+        if (block_bytes != expected.block_size_bytes) {
+          co_await SendError(out, 400, "block frame of " + std::to_string(block_bytes) +
+                                           " bytes; the shard's blocks are " +
+                                           std::to_string(expected.block_size_bytes));
+          co_return;
+        }
+        if (!block) block = std::make_unique_for_overwrite<uint8_t[]>(block_bytes);
+        const std::span<uint8_t> payload(block.get(), block_bytes);
+        got = co_await body.ReadFull(payload);
+        if (!got) co_return;
+        if (*got < payload.size()) break;
+        // AppendBlock checks the checksum before anything is written.
+        Status appended = writer->AppendBlock(payload, checksum);
+        if (!appended) {
+          co_await SendError(out, StatusFor(appended.error()), appended.error().message);
+          co_return;
+        }
+        continue;
+      }
+      if (head->type != storage::FrameType::kHeader && head->type != storage::FrameType::kCommit) {
+        co_await SendError(out, 400, "unexpected frame type in a shard upload");
+        co_return;
+      }
+      std::string json(head->payload_bytes, '\0');
+      got = co_await body.ReadFull(std::span<uint8_t>(reinterpret_cast<uint8_t*>(json.data()), json.size()));
+      if (!got) co_return;
+      if (*got < json.size()) break;
+      if (head->type == storage::FrameType::kCommit) {
+        co_await Commit(shard_id, writer.get(), expected, json, out);
+        co_return;
+      }
+      if (writer) {
+        co_await SendError(out, 400, "second header frame");
+        co_return;
+      }
+      auto header = storage::DecodeFooterJson(json);
+      if (!header || header->version_id != VersionOf(shard_id) ||
+          std::to_string(header->shard_index) != shard_id.substr(shard_id.find('.') + 1)) {
+        co_await SendError(out, 400, "header frame does not match the shard id");
+        co_return;
+      }
+      expected = *header;
+      auto created = store_.Create(shard_id, expected.block_size_bytes);
+      if (!created) {
+        co_await SendError(out, StatusFor(created.error()), created.error().message);
+        co_return;
+      }
+      writer = std::move(*created);
     }
     co_await SendError(out, 400, "shard stream ended without a commit frame; nothing was stored");
   }
@@ -335,21 +360,28 @@ class NodeService {
 
   // Sends each block verified, or an error frame for a block that fails
   // verification, so the reader can take that block from another shard.
+  // A block is read from disk right behind room for its frame prefix, so
+  // frame and payload leave in one write, from the buffer the read filled.
   Task<void> StreamBlocks(std::string shard_id, storage::ShardReader& reader, uint64_t first,
                           uint64_t count, net::ResponseWriter& out) {
     net::Headers headers;
     headers.Set("Content-Type", "application/octet-stream");
     if (!co_await out.WriteHead(200, headers, std::nullopt)) co_return;
-    std::vector<uint8_t> block(reader.footer().block_size_bytes);
+    constexpr size_t kPrefixBytes = storage::kFrameHeaderBytes + storage::kBlockPrefixBytes;
+    constexpr size_t kPrefixRoom = 64;  // keeps the payload 64-byte aligned
+    const uint32_t block_bytes = reader.footer().block_size_bytes;
+    auto buffer = std::make_unique_for_overwrite<uint8_t[]>(kPrefixRoom + block_bytes);
+    const std::span<uint8_t> block(buffer.get() + kPrefixRoom, block_bytes);
+    const std::span<const uint8_t> frame(buffer.get() + kPrefixRoom - kPrefixBytes,
+                                         kPrefixBytes + block_bytes);
     std::string prefix;
     for (uint64_t index = first; index < first + count; ++index) {
       prefix.clear();
       auto checksum = reader.ReadBlock(index, block);
       if (checksum) {
-        storage::AppendBlockFramePrefix(index, *checksum, static_cast<uint32_t>(block.size()),
-                                        &prefix);
-        if (!co_await out.WriteBody(AsBytes(prefix))) co_return;
-        if (!co_await out.WriteBody(block)) co_return;
+        storage::AppendBlockFramePrefix(index, *checksum, block_bytes, &prefix);
+        std::memcpy(buffer.get() + kPrefixRoom - kPrefixBytes, prefix.data(), kPrefixBytes);
+        if (!co_await out.WriteBody(frame)) co_return;
       } else {
         HF_LOG_WARN("block {} of shard {} failed verification: {}", index, shard_id,
                     checksum.error().message);

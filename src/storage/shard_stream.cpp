@@ -54,6 +54,13 @@ Frame Finish(Frame frame) {
 
 }  // namespace
 
+Result<FrameHeader> DecodeFrameHeader(std::span<const uint8_t, kFrameHeaderBytes> bytes) {
+  const uint8_t type = bytes[0];
+  const uint32_t payload_bytes = LoadLe32(bytes.data() + 1);
+  if (Status valid = CheckHeader(type, payload_bytes); !valid) return valid.error();
+  return FrameHeader{static_cast<FrameType>(type), payload_bytes};
+}
+
 void AppendFrameHeader(FrameType type, uint32_t payload_bytes, std::string* out) {
   assert(payload_bytes <= kMaxFramePayloadBytes);
   out->push_back(static_cast<char>(type));

@@ -15,7 +15,10 @@
 // it. Blocks in a PUT must arrive in order 0, 1, 2, ...
 //
 // FrameParser is incremental: feed it bytes as they arrive from the socket and
-// take out complete frames. Not thread-safe.
+// take out complete frames. Not thread-safe. A reader that can read exact
+// byte counts from its source (the node's PUT handler, NodeClient's
+// downloads) decodes frame headers with DecodeFrameHeader instead and reads
+// each payload straight into the buffer it is used from.
 #pragma once
 
 #include <cstdint>
@@ -46,6 +49,17 @@ void AppendFrame(FrameType type, std::string_view payload, std::string* out);
 void AppendBlockFramePrefix(uint64_t block_index, uint64_t checksum, uint32_t payload_bytes,
                             std::string* out);
 void AppendErrorFrame(uint64_t block_index, std::string_view message, std::string* out);
+
+// The 5-byte header of a frame.
+struct FrameHeader {
+  FrameType type;
+  uint32_t payload_bytes;  // including the 16-byte prefix of a kBlock frame
+};
+
+// Decodes and checks a frame header: kCorrupt for an unknown type, a length
+// over kMaxFramePayloadBytes, or a kBlock or kError frame too short for its
+// prefix (FrameParser applies the same checks).
+Result<FrameHeader> DecodeFrameHeader(std::span<const uint8_t, kFrameHeaderBytes> bytes);
 
 struct Frame {
   FrameType type;

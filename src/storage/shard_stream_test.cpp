@@ -192,6 +192,23 @@ TEST(ShardStream, RejectsMalformedFrames) {
   }
 }
 
+TEST(ShardStream, DecodeFrameHeaderAppliesTheParsersChecks) {
+  auto decode = [](const std::string& header) {
+    return DecodeFrameHeader(std::span<const uint8_t, kFrameHeaderBytes>(
+        reinterpret_cast<const uint8_t*>(header.data()), kFrameHeaderBytes));
+  };
+  auto block = decode(Header(2, kBlockPrefixBytes + 1000));
+  ASSERT_TRUE(block.ok());
+  EXPECT_EQ(FrameType::kBlock, block->type);
+  EXPECT_EQ(kBlockPrefixBytes + 1000, block->payload_bytes);
+  for (const std::string& bad : {Header(0, 0), Header(5, 0), Header(2, kMaxFramePayloadBytes + 1),
+                                 Header(2, 15), Header(4, 7)}) {
+    auto decoded = decode(bad);
+    ASSERT_FALSE(decoded.ok());
+    EXPECT_EQ(Errc::kCorrupt, decoded.error().code);
+  }
+}
+
 TEST(ShardStream, ErrorIsReportedBeforePayloadArrives) {
   // An oversized length must be refused from the header alone, so a hostile
   // peer cannot make the node buffer 4 GiB first.
