@@ -52,6 +52,7 @@ struct DecodePlan {
 struct PlanKey {
   ShardMask erased;
   ShardMask survivors;
+  ShardMask outputs;  // the erased shards to rebuild
   auto operator<=>(const PlanKey&) const = default;
 };
 
@@ -99,7 +100,7 @@ std::vector<int> MaskToIndices(ShardMask mask) {
 std::shared_ptr<const DecodePlan> BuildPlan(int k, const std::vector<uint8_t>& encode_matrix,
                                             const PlanKey& key) {
   std::vector<int> survivors = MaskToIndices(key.survivors);
-  std::vector<int> outputs = MaskToIndices(key.erased);
+  std::vector<int> outputs = MaskToIndices(key.outputs);
   std::vector<uint8_t> b(k * k), b_inverse(k * k);
   for (int r = 0; r < k; ++r) {
     std::copy_n(&encode_matrix[survivors[r] * k], k, &b[r * k]);
@@ -249,11 +250,24 @@ Result<ShardMask> ErasedMask(int k, int m, size_t shard_buffer_count,
 
 Status Codec::Reconstruct(size_t block_size_bytes, std::span<uint8_t* const> shards,
                           std::span<const int> erased_shard_indices) const {
+  return Reconstruct(block_size_bytes, shards, erased_shard_indices, erased_shard_indices);
+}
+
+Status Codec::Reconstruct(size_t block_size_bytes, std::span<uint8_t* const> shards,
+                          std::span<const int> erased_shard_indices,
+                          std::span<const int> wanted_shard_indices) const {
   Result<ShardMask> erased = ErasedMask(k_, m_, shards.size(), erased_shard_indices);
   if (!erased.ok()) return erased.error();
-  if (*erased == 0 || block_size_bytes == 0) return Status::Ok();
+  ShardMask wanted = 0;
+  for (int index : wanted_shard_indices) {
+    if (index < 0 || index >= k_ + m_ || !(*erased & (ShardMask{1} << index))) {
+      return InvalidArgument("wanted shard index " + std::to_string(index) + " is not among the erased");
+    }
+    wanted |= ShardMask{1} << index;
+  }
+  if (wanted == 0 || block_size_bytes == 0) return Status::Ok();
 
-  const PlanKey key{*erased, ChooseSurvivors(k_, *erased)};
+  const PlanKey key{*erased, ChooseSurvivors(k_, *erased), wanted};
   std::shared_ptr<const DecodePlan> plan = tables_->FindPlan(key);
   if (!plan) {
     plan = BuildPlan(k_, tables_->encode_matrix, key);

@@ -247,6 +247,49 @@ TEST(CodecTest, ReconstructRejectsWrongShardCount) {
   EXPECT_EQ(status.error().code, Errc::kInvalidArgument);
 }
 
+TEST(CodecTest, ReconstructRebuildsOnlyTheWantedShards) {
+  std::mt19937_64 rng(5);
+  for (auto [k, m] : {std::pair{5, 4}, {4, 2}, {10, 4}}) {
+    auto codec = MakeCodec(k, m);
+    Stripe stripe(*codec, 4096 + 64, rng);
+    // Every parity shard and the first data shard unread, as when a repair
+    // reads k blocks; only one of them is wanted at a time.
+    std::vector<int> erased = {0};
+    for (int p = k + 1; p < k + m; ++p) erased.push_back(p);
+    for (int wanted : erased) {
+      std::vector<Block> copy = stripe.blocks;
+      for (int index : erased) std::fill(copy[index].begin(), copy[index].end(), 0xA5);
+      std::vector<uint8_t*> pointers;
+      for (Block& block : copy) pointers.push_back(block.data());
+      const int wanted_list[] = {wanted};
+      Status status = codec->Reconstruct(stripe.block_size_bytes, pointers, erased, wanted_list);
+      ASSERT_TRUE(status.ok()) << status.error().message;
+      for (int index : erased) {
+        if (index == wanted) {
+          EXPECT_EQ(copy[index], stripe.blocks[index]) << "wanted shard " << index;
+        } else {
+          EXPECT_TRUE(std::all_of(copy[index].begin(), copy[index].end(), [](uint8_t b) { return b == 0xA5; }))
+              << "shard " << index << " was not wanted but was written";
+        }
+      }
+    }
+  }
+}
+
+TEST(CodecTest, ReconstructRefusesAWantedShardThatIsNotErased) {
+  std::mt19937_64 rng(6);
+  auto codec = MakeCodec(4, 2);
+  Stripe stripe(*codec, 64, rng);
+  std::vector<uint8_t*> pointers;
+  for (Block& block : stripe.blocks) pointers.push_back(block.data());
+  const int erased[] = {1};
+  const int wanted[] = {2};
+  Status status = codec->Reconstruct(64, pointers, erased, wanted);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().code, Errc::kInvalidArgument);
+  EXPECT_NE(status.error().message.find("not among the erased"), std::string::npos);
+}
+
 // EncodeAndChecksum must give exactly Encode's parity and XXH3-64 (seeded) of
 // every block, whichever path it takes: the fused AVX2 pass for sizes it
 // takes, encode-then-hash for the rest. Buffers are deliberately misaligned.

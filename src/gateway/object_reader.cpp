@@ -167,12 +167,13 @@ class Reader final : public ObjectReader {
     bool all_data = std::all_of(present.begin(), present.begin() + k_, [](char p) { return p; });
     if (all_data) return Status::Ok();
     std::vector<uint8_t*> blocks(k_ + m_);
-    std::vector<int> erased;
+    std::vector<int> erased, wanted;  // wanted: the data blocks; parity is never sent
     for (int i = 0; i < k_ + m_; ++i) {
       blocks[i] = buffer_.data() + size_t(i) * block_size_;
       if (!present[i]) erased.push_back(i);
+      if (!present[i] && i < k_) wanted.push_back(i);
     }
-    return codec_->Reconstruct(block_size_, blocks, erased);
+    return codec_->Reconstruct(block_size_, blocks, erased, wanted);
   }
 
   GatewayContext& ctx_;
