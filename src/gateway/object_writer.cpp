@@ -27,8 +27,9 @@ struct Stripe {
   static constexpr std::align_val_t kAlignment{64};
 
   Stripe(int k, int m, uint32_t block_size)
-      : k(k), m(m), block_size(block_size), byte_count(size_t(k + m) * block_size),
-        bytes(new (kAlignment) uint8_t[byte_count]()), checksums(k + m) {}  // zeroed: padding
+      : k(k), m(m), block_size(block_size),
+        bytes(new (kAlignment) uint8_t[size_t(k + m) * block_size]()),  // zeroed: padding
+        checksums(k + m) {}
   uint8_t* block(int i) { return bytes.get() + size_t(i) * block_size; }
   std::span<uint8_t> data() { return {bytes.get(), size_t(k) * block_size}; }
   std::span<const uint8_t> block_span(int i) { return {block(i), block_size}; }
@@ -48,7 +49,6 @@ struct Stripe {
 
   int k, m;
   uint32_t block_size;
-  size_t byte_count;
   std::unique_ptr<uint8_t[], AlignedDelete> bytes;
   std::vector<uint64_t> checksums;
 };

@@ -2,8 +2,8 @@
 // repair; the service is gateway/repair.h).
 //
 //   k surviving shards --(stripe s: k verified blocks)--> ec Reconstruct
-//     --> every missing block of stripe s (data and parity alike)
-//     --> checksum --> stream block s to each target node --> commit frames
+//     --> block s of each shard being rebuilt (data or parity; the other
+//         unread blocks are not decoded) --> checksum --> stream block s to each target node --> commit frames
 //
 // Memory is one stripe, (k+m) x block size, when decoding; a copy holds one
 // block. A source that fails (down, broken stream, corrupt block, shard
