@@ -1,5 +1,6 @@
-// HTTP/1.1 client: one keep-alive connection (Beast parser/serializer with
-// buffer_body so bodies stream), a pool of idle connections keyed by
+// HTTP/1.1 client: one keep-alive connection (Beast serializer with
+// buffer_body so request bodies stream; Beast parses the response head and
+// net/body_stream.h reads the body straight into the caller's buffer), a pool of idle connections keyed by
 // endpoint and io_context, and Fetch for small whole exchanges.
 #include <sys/socket.h>
 
@@ -21,6 +22,7 @@
 #include <map>
 #include <mutex>
 
+#include "net/body_stream.h"
 #include "net/http.h"
 
 namespace holdfast::net {
@@ -97,16 +99,17 @@ class BeastClientConnection final : public ClientConnection {
  private:
   enum class RequestState { kIdle, kBody, kDone };
 
-  void ArmTimer() {
-    Clock::time_point expiry = Clock::now() + kDefaultOperationTimeout;
-    if (deadline_ && *deadline_ < expiry) expiry = *deadline_;
-    stream_.expires_at(expiry);
-  }
+  void ArmTimer() { stream_.expires_at(OperationDeadline()); }
   Error Fail(std::string_view what, const beast::error_code& ec) {
     failed_ = true;
     return MakeError(Errc::kUnavailable, endpoint_ + ": " + std::string(what) + ": " + ec.message());
   }
   Task<Status> WriteSerializer(std::string_view what);
+  Clock::time_point OperationDeadline() const {
+    Clock::time_point expiry = Clock::now() + kDefaultOperationTimeout;
+    if (deadline_ && *deadline_ < expiry) expiry = *deadline_;
+    return expiry;
+  }
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
@@ -121,7 +124,8 @@ class BeastClientConnection final : public ClientConnection {
   uint64_t request_bytes_written_ = 0;
   bool head_request_ = false;
 
-  std::optional<http::response_parser<http::buffer_body>> parser_;
+  std::optional<http::response_parser<http::buffer_body>> parser_;  // the head
+  BodyStream body_;
   bool response_started_ = false;
   bool response_head_read_ = false;
   bool response_done_ = false;
@@ -246,7 +250,16 @@ Task<Result<ResponseHead>> BeastClientConnection::ReadResponseHead() {
     // An interim response (100 Continue): the real one follows.
   }
   response_head_read_ = true;
-  if (parser_->is_done()) response_done_ = true;
+  if (parser_->is_done()) {
+    response_done_ = true;
+    body_.Start(BodyStream::Framing::kEmpty);
+  } else if (parser_->chunked()) {
+    body_.Start(BodyStream::Framing::kChunked);
+  } else if (auto length = parser_->content_length()) {
+    body_.Start(BodyStream::Framing::kLength, *length);
+  } else {
+    body_.Start(BodyStream::Framing::kUntilClose);
+  }
 
   ResponseHead head;
   head.status = static_cast<int>(parser_->get().result_int());
@@ -261,22 +274,13 @@ Task<Result<size_t>> BeastClientConnection::ReadBody(std::span<uint8_t> buffer) 
   if (!response_head_read_) co_return MakeError(Errc::kInternal, "ReadBody before ReadResponseHead");
   if (response_done_) co_return size_t{0};
   if (buffer.empty()) co_return MakeError(Errc::kInvalidArgument, "ReadBody into an empty buffer");
-  auto& parser = *parser_;
-  for (;;) {
-    auto& body = parser.get().body();
-    body.data = buffer.data();
-    body.size = buffer.size();
-    ArmTimer();
-    auto [ec, unused] = co_await http::async_read_some(stream_, buffer_, parser, kNoThrow);
-    const size_t got = buffer.size() - body.size;
-    body.data = nullptr;
-    body.size = 0;
-    if (ec == http::error::need_buffer) ec = {};
-    if (ec) co_return Fail("reading response body", ec);
-    if (parser.is_done()) response_done_ = true;
-    if (got > 0) co_return got;
-    if (response_done_) co_return size_t{0};
+  Result<size_t> got = co_await body_.Read(stream_, buffer_, buffer, OperationDeadline());
+  if (!got) {
+    failed_ = true;
+    co_return MakeError(Errc::kUnavailable, endpoint_ + ": reading response body: " + got.error().message);
   }
+  if (body_.done()) response_done_ = true;
+  co_return *got;
 }
 
 // One request/response with a small body. `*got_head` tells a failure before

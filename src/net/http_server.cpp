@@ -22,6 +22,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "net/body_stream.h"
 #include "net/http.h"
 
 namespace holdfast::net {
@@ -54,9 +55,11 @@ Error Unavailable(std::string_view what, const beast::error_code& ec) {
 class ServerState;
 
 // Everything about one request/response on a connection. Lives in the
-// connection coroutine's frame for the duration of the exchange.
+// connection coroutine's frame for the duration of the exchange. Beast
+// parses the head; the body is read past it (net/body_stream.h).
 struct Exchange {
   http::request_parser<http::buffer_body> parser;
+  BodyStream body;
   bool head_request = false;
   bool request_keep_alive = false;
   unsigned request_version = 11;
@@ -182,36 +185,23 @@ class ConnectionBodyReader final : public BodyReader {
   Task<Result<size_t>> Read(std::span<uint8_t> buffer) override {
     Exchange& ex = exchange_;
     if (ex.body_failed) co_return MakeError(Errc::kUnavailable, "request body: an earlier read failed");
-    if (ex.parser.is_done()) co_return size_t{0};
+    if (ex.body.done()) co_return size_t{0};
     if (buffer.empty()) co_return MakeError(Errc::kInvalidArgument, "Read into an empty buffer");
     if (ex.expect_continue && !ex.continue_handled) {
       ex.continue_handled = true;
       // After a final response head, a 100 would be a protocol error.
       if (!ex.head_written) co_await connection_.WriteRaw("HTTP/1.1 100 Continue\r\n\r\n");
     }
-    const auto idle_timeout = connection_.server_->options.idle_timeout;
-    for (;;) {
-      auto& body = ex.parser.get().body();
-      body.data = buffer.data();
-      body.size = buffer.size();
-      Clock::time_point expiry = Clock::now() + idle_timeout;
-      if (ex.read_deadline && *ex.read_deadline < expiry) expiry = *ex.read_deadline;
-      connection_.stream_.expires_at(expiry);
-      auto [ec, unused] = co_await http::async_read_some(connection_.stream_, connection_.buffer_,
-                                                         ex.parser, kNoThrow);
-      const size_t got = buffer.size() - body.size;
-      body.data = nullptr;
-      body.size = 0;
-      if (ec == http::error::need_buffer) ec = {};
-      if (ec) {
-        ex.body_failed = true;
-        co_return Unavailable("reading request body", ec);
-      }
-      ex.body_bytes_read += got;
-      if (got > 0) co_return got;
-      if (ex.parser.is_done()) co_return size_t{0};
-      // Only framing (a chunk header) was consumed; read on.
+    // The idle timeout bounds each read: a stalled client, not a slow one.
+    Clock::time_point expiry = Clock::now() + connection_.server_->options.idle_timeout;
+    if (ex.read_deadline && *ex.read_deadline < expiry) expiry = *ex.read_deadline;
+    Result<size_t> got = co_await ex.body.Read(connection_.stream_, connection_.buffer_, buffer, expiry);
+    if (!got) {
+      ex.body_failed = true;
+      co_return MakeError(Errc::kUnavailable, "reading request body: " + got.error().message);
     }
+    ex.body_bytes_read += *got;
+    co_return *got;
   }
 
   uint64_t bytes_read() const override { return exchange_.body_bytes_read; }
@@ -248,9 +238,9 @@ class ConnectionResponseWriter final : public ResponseWriter {
 
 bool ConnectionResponseWriter::BodyWouldBeAbandoned() const {
   const Exchange& ex = exchange_;
-  if (ex.parser.is_done()) return false;
+  if (ex.body.done()) return false;
   if (ex.expect_continue && !ex.continue_handled) return true;  // client waits for a 100
-  const auto remaining = ex.parser.content_length_remaining();
+  const auto remaining = ex.body.known_remaining();
   return !remaining || *remaining > kMaxDrainBytes;
 }
 
@@ -265,7 +255,7 @@ Task<Status> ConnectionResponseWriter::WriteHead(int status, const Headers& head
   // next Expect request and misreads that response (then waits 60 s for a
   // body). Non-empty bodies never invited are handled by closing the
   // connection (BodyWouldBeAbandoned).
-  if (ex.expect_continue && !ex.continue_handled && ex.parser.is_done() && status >= 200) {
+  if (ex.expect_continue && !ex.continue_handled && ex.body.done() && status >= 200) {
     co_await connection_.WriteRaw("HTTP/1.1 100 Continue\r\n\r\n");
     ex.continue_handled = true;
   }
@@ -440,6 +430,15 @@ Task<Connection::Ending> Connection::ServeOne() {
   }
 
   const auto& message = exchange.parser.get();
+  if (exchange.parser.is_done()) {
+    exchange.body.Start(BodyStream::Framing::kEmpty);
+  } else if (exchange.parser.chunked()) {
+    exchange.body.Start(BodyStream::Framing::kChunked);
+  } else if (auto length = exchange.parser.content_length()) {
+    exchange.body.Start(BodyStream::Framing::kLength, *length);
+  } else {
+    exchange.body.Start(BodyStream::Framing::kEmpty);  // a request without framing has no body
+  }
   exchange.head_request = message.method() == http::verb::head;
   exchange.request_keep_alive = exchange.parser.keep_alive();
   exchange.request_version = message.version();
@@ -475,7 +474,7 @@ Task<Connection::Ending> Connection::AfterHandler(Exchange& exchange, BodyReader
     co_return Ending::kClose;  // the client sees a truncated response
   }
   if (exchange.close_after) co_return Ending::kLinger;
-  if (!exchange.parser.is_done()) {
+  if (!exchange.body.done()) {
     // The handler answered without reading the whole body; drain it (the
     // response head already promised keep-alive only if it is small).
     exchange.read_deadline = Clock::now() + kMaxDrainTime;

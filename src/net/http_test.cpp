@@ -13,7 +13,9 @@
 
 #include <future>
 #include <stdexcept>
+#include <thread>
 
+#include "net/body_stream.h"
 #include "net/http.h"
 #include "net/test_util.h"
 
@@ -308,6 +310,69 @@ TEST_F(HttpTest, ReadsChunkedRequestBody) {
   });
 }
 
+// Bytes of the test pattern [offset, offset + n) as a string.
+std::string PatternText(uint64_t offset, size_t n) {
+  std::string text(n, '\0');
+  for (size_t i = 0; i < n; ++i) text[i] = static_cast<char>(PatternByte(offset + i));
+  return text;
+}
+
+TEST(ChunkSizeLineTest, ParsesHexSizesAndIgnoresExtensions) {
+  EXPECT_EQ(ParseChunkSizeLine("0"), 0u);
+  EXPECT_EQ(ParseChunkSizeLine("1a"), 26u);
+  EXPECT_EQ(ParseChunkSizeLine("1A;name=value"), 26u);
+  EXPECT_EQ(ParseChunkSizeLine("100000 ; a=\"b c\"\t;d"), 0x100000u);
+  EXPECT_EQ(ParseChunkSizeLine("00000000000000000000001"), 1u);  // leading zeros cannot overflow
+  EXPECT_EQ(ParseChunkSizeLine("1000000000000000"), uint64_t{1} << 60);
+  EXPECT_EQ(ParseChunkSizeLine("ff  "), 255u);
+}
+
+TEST(ChunkSizeLineTest, RejectsMalformedSizes) {
+  EXPECT_EQ(ParseChunkSizeLine(""), std::nullopt);
+  EXPECT_EQ(ParseChunkSizeLine(";ext"), std::nullopt);
+  EXPECT_EQ(ParseChunkSizeLine("-1"), std::nullopt);
+  EXPECT_EQ(ParseChunkSizeLine("0x10"), std::nullopt);
+  EXPECT_EQ(ParseChunkSizeLine("12 34"), std::nullopt);
+  EXPECT_EQ(ParseChunkSizeLine("1000000000000001"), std::nullopt);    // over 2^60
+  EXPECT_EQ(ParseChunkSizeLine("10000000000000000"), std::nullopt);   // 2^64 would wrap
+  EXPECT_EQ(ParseChunkSizeLine("5;a\rb"), std::nullopt);
+  EXPECT_EQ(ParseChunkSizeLine("5;a\x7f"), std::nullopt);
+}
+
+// Chunk extensions, trailer fields, and a second request in the same bytes,
+// sent one byte at a time: the body stream must find every boundary however
+// the bytes arrive, and leave the next request for the next head.
+TEST_F(HttpTest, ReadsChunkedBodyWithExtensionsAndTrailersInAnySplit) {
+  const std::string first = PatternText(0, 5);
+  const std::string second = PatternText(5, 0x1b);
+  const std::string request = "PUT /sum HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                              "5;name=\"va;lue\"\r\n" + first + "\r\n"
+                              "1B \r\n" + second + "\r\n"
+                              "0\r\nX-Trailer: one\r\nX-Other: two\r\n\r\n"
+                              "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n";
+  RawClient raw(server_->port());
+  for (char c : request) raw.Send(std::string_view(&c, 1));
+  const std::string head = raw.ReadHead();
+  EXPECT_EQ(head.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << head;
+  const std::string expected = "32 mismatches=0 chunked=1 read=32";
+  EXPECT_EQ(raw.ReadExactly(expected.size()), expected);
+  EXPECT_EQ(raw.ReadHead().rfind("HTTP/1.1 404", 0), 0u);
+}
+
+// A whole request in one send: the body bytes that arrive with the head are
+// handed over first, then the rest is read straight from the socket.
+TEST_F(HttpTest, ReadsLengthBodyThatArrivedWithTheHead) {
+  const std::string body = PatternText(0, 300000);
+  RawClient raw(server_->port());
+  raw.Send("PUT /sum HTTP/1.1\r\nHost: x\r\nContent-Length: 300000\r\n\r\n" + body +
+           "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n");
+  const std::string head = raw.ReadHead();
+  const std::string expected = "300000 mismatches=0 chunked=0 read=300000";
+  EXPECT_NE(head.find("Content-Length: " + std::to_string(expected.size())), std::string::npos) << head;
+  EXPECT_EQ(raw.ReadExactly(expected.size()), expected);
+  EXPECT_EQ(raw.ReadHead().rfind("HTTP/1.1 404", 0), 0u);
+}
+
 TEST_F(HttpTest, SendsContinueBeforeReadingBody) {
   RawClient raw(server_->port());
   raw.Send("PUT /sum HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
@@ -416,6 +481,49 @@ TEST_F(BodyResultTest, ClientDisconnectMidChunkedBodyIsUnavailable) {
   Status outcome = WaitOutcome();
   ASSERT_FALSE(outcome.ok());
   EXPECT_EQ(outcome.error().code, Errc::kUnavailable) << outcome.error().message;
+}
+
+// Broken chunked framing fails the read (the handler never sees a short
+// body as complete) and closes the connection.
+TEST_F(BodyResultTest, MalformedChunkSizeIsUnavailable) {
+  RawClient raw(server_->port());
+  raw.Send("PUT /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\n");
+  Status outcome = WaitOutcome();
+  ASSERT_FALSE(outcome.ok());
+  EXPECT_EQ(outcome.error().code, Errc::kUnavailable);
+  EXPECT_NE(outcome.error().message.find("malformed chunk size"), std::string::npos)
+      << outcome.error().message;
+}
+
+TEST_F(BodyResultTest, ChunkLongerThanItsSizeIsUnavailable) {
+  RawClient raw(server_->port());
+  raw.Send("PUT /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcd\r\n0\r\n\r\n");
+  Status outcome = WaitOutcome();
+  ASSERT_FALSE(outcome.ok());
+  EXPECT_NE(outcome.error().message.find("longer than its size"), std::string::npos)
+      << outcome.error().message;
+}
+
+TEST_F(BodyResultTest, BareLineFeedInChunkFramingIsUnavailable) {
+  RawClient raw(server_->port());
+  raw.Send("PUT /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\r\n0\r\n\r\n");
+  Status outcome = WaitOutcome();
+  ASSERT_FALSE(outcome.ok());
+  EXPECT_NE(outcome.error().message.find("CRLF"), std::string::npos) << outcome.error().message;
+}
+
+TEST_F(BodyResultTest, EndlessTrailersAreRefused) {
+  RawClient raw(server_->port());
+  raw.Send("PUT /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n");
+  const std::string field = "X-Filler: " + std::string(1000, 'a') + "\r\n";
+  try {
+    for (int i = 0; i < 100; ++i) raw.Send(field);  // 100 KB of trailers; the limit is 64 KiB
+  } catch (const std::runtime_error&) {
+    // The server may close while we still send.
+  }
+  Status outcome = WaitOutcome();
+  ASSERT_FALSE(outcome.ok());
+  EXPECT_NE(outcome.error().message.find("trailer"), std::string::npos) << outcome.error().message;
 }
 
 TEST_F(BodyResultTest, StalledBodyTimesOut) {
@@ -650,6 +758,65 @@ TEST_F(HttpTest, RejectsOversizedHeader) {
   RawClient raw(server_->port());
   raw.Send("GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(70 * 1024, 'a') + "\r\n\r\n");
   EXPECT_EQ(raw.ReadHead().rfind("HTTP/1.1 431", 0), 0u);
+}
+
+// A peer that answers every connection with `response` and closes.
+class RawServer {
+ public:
+  explicit RawServer(std::string response) : response_(std::move(response)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof addr;
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd_, 4) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &length) != 0) {
+      throw std::runtime_error("listen failed");
+    }
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] {
+      const int connection = ::accept(fd_, nullptr, nullptr);
+      if (connection < 0) return;
+      char request[4096];
+      (void)::recv(connection, request, sizeof request, 0);
+      (void)::send(connection, response_.data(), response_.size(), MSG_NOSIGNAL);
+      ::close(connection);
+    });
+  }
+  ~RawServer() {
+    ::shutdown(fd_, SHUT_RDWR);
+    thread_.join();
+    ::close(fd_);
+  }
+  std::string endpoint() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  std::string response_;
+  int fd_;
+  uint16_t port_ = 0;
+  std::thread thread_;
+};
+
+TEST(ClientBodyTest, ReadsBodyThatEndsWhenThePeerCloses) {
+  RawServer server("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nno length, ends at close");
+  IoPool pool(1);
+  RunOn(pool.context(0), [&]() -> Task<void> {
+    Result<SimpleResponse> response = co_await Fetch(nullptr, server.endpoint(), "GET", "/", Headers(), "", 5s);
+    CO_ASSERT_OK(response);
+    EXPECT_EQ(response->body, "no length, ends at close");
+  });
+}
+
+TEST(ClientBodyTest, ResponseShorterThanItsLengthIsUnavailable) {
+  RawServer server("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this");
+  IoPool pool(1);
+  RunOn(pool.context(0), [&]() -> Task<void> {
+    Result<SimpleResponse> response = co_await Fetch(nullptr, server.endpoint(), "GET", "/", Headers(), "", 5s);
+    CO_ASSERT_TRUE(!response.ok());
+    EXPECT_EQ(response.error().code, Errc::kUnavailable);
+    EXPECT_NE(response.error().message.find("closed the connection before the body ended"), std::string::npos)
+        << response.error().message;
+  });
 }
 
 TEST(FetchTest, ClosedPortFailsQuickly) {
