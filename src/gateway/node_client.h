@@ -17,6 +17,7 @@
 #include <string>
 
 #include "net/http.h"
+#include "node/shard_client.h"
 #include "storage/shard_store.h"
 
 namespace holdfast::gateway {
@@ -33,18 +34,7 @@ class ShardUpload {
   virtual void Abort() = 0;
 };
 
-class ShardDownload {
- public:
-  virtual ~ShardDownload() = default;
-  // Reads the next block into `out` (exactly block_size bytes) and verifies
-  // its checksum. kCorrupt if the node or this check found it damaged (the
-  // stream can go on with the next block); kUnavailable if the stream broke.
-  virtual net::Task<Status> NextBlock(std::span<uint8_t> out) = 0;
-  virtual uint64_t next_block_index() const = 0;
-  // The checksum of the block the last successful NextBlock returned, as
-  // verified against its bytes: a copy sends it on without hashing again.
-  virtual uint64_t last_checksum() const = 0;
-};
+using node::ShardDownload;  // node/shard_client.h
 
 // One page of a node's committed shards (GET /v1/shards).
 struct ShardListPage {
@@ -79,6 +69,12 @@ class NodeClient {
   // The footer of a committed shard, as the node verified it on disk.
   // kNotFound if the node has no such shard, kCorrupt if it is damaged.
   net::Task<Result<storage::ShardFooter>> GetFooter(std::string endpoint, std::string shard_id);
+  // Has the node at `endpoint` copy shard `shard_id` from the node at
+  // `from_endpoint` (POST /v1/shards/{id}/copy): the bytes go node to node.
+  // Returns the blocks the copy holds, durable. kCorrupt if the source's
+  // copy is damaged, kNotFound if it has none, kUnavailable if either node
+  // could not be reached or the source broke off.
+  net::Task<Result<uint64_t>> CopyShard(std::string endpoint, std::string shard_id, std::string from_endpoint);
   // Has the node read the whole shard back from its disk, checking every
   // block's checksum; returns its footer. kCorrupt if a block failed.
   net::Task<Result<storage::ShardFooter>> VerifyShard(std::string endpoint, std::string shard_id);

@@ -455,13 +455,46 @@ Task<void> Pace(GatewayContext& ctx, RateLimiter* limiter, uint64_t bytes) {
   if (wait_ms > 0) co_await net::SleepFor(std::chrono::milliseconds(wait_ms));
 }
 
+// The target node fetches the copy from the old one itself (drain and
+// rebalance move readable shards): one transfer per byte instead of two, and
+// none through the gateway. Nullopt when there is no readable old copy or
+// either node is unreachable, or the node-to-node copy failed (logged): the
+// caller then moves the shard through the gateway, decoding if it must.
+Task<std::optional<uint64_t>> CopyNodeToNode(GatewayContext& ctx, const meta::ObjectVersion& version,
+                                             const RepairPlan& plan, const ShardRebuild& rebuild,
+                                             RateLimiter* limiter) {
+  const int index = rebuild.shard_index;
+  if (std::find(plan.sources.begin(), plan.sources.end(), index) == plan.sources.end()) co_return std::nullopt;
+  auto from = ctx.ReachableEndpoint(version.shards[index].node_id);
+  auto to = ctx.ReachableEndpoint(rebuild.to_node_id);
+  if (!from || !to) co_return std::nullopt;
+  auto blocks = co_await ctx.nodes.CopyShard(*to, ShardId(version.version_id, index), *from);
+  if (!blocks) {
+    HF_LOG_WARN("copying shard {} of {} from node {} to node {} directly failed ({}); moving it through the gateway",
+                index, version.version_id, version.shards[index].node_id, rebuild.to_node_id,
+                blocks.error().message);
+    co_return std::nullopt;
+  }
+  // Paced after the fact: the node copies at its own speed, and the next
+  // move waits for the budget this one spent.
+  const uint64_t bytes = *blocks * version.block_size_bytes;
+  co_await Pace(ctx, limiter, bytes);
+  co_return bytes;
+}
+
 Task<Result<uint64_t>> MoveShardCopy(GatewayContext& ctx, meta::ObjectVersion version, RepairPlan plan,
                                      ShardRebuild rebuild, RateLimiter* limiter) {
   plan.rebuilds = {rebuild};
-  auto outcome = co_await RebuildShards(ctx, version, plan, limiter);
-  if (!outcome || outcome->committed.empty()) {
-    std::string why = outcome ? "no node took the copy" : outcome.error().message;
-    co_return MakeError(Errc::kUnavailable, "copying it failed: " + why);
+  uint64_t bytes_written = 0;
+  if (auto copied = co_await CopyNodeToNode(ctx, version, plan, rebuild, limiter)) {
+    bytes_written = *copied;
+  } else {
+    auto outcome = co_await RebuildShards(ctx, version, plan, limiter);
+    if (!outcome || outcome->committed.empty()) {
+      std::string why = outcome ? "no node took the copy" : outcome.error().message;
+      co_return MakeError(Errc::kUnavailable, "copying it failed: " + why);
+    }
+    bytes_written = outcome->bytes_written;
   }
   Status verified = co_await VerifyShardCopy(ctx, version, rebuild.shard_index, rebuild.to_node_id);
   if (!verified) {
@@ -478,7 +511,7 @@ Task<Result<uint64_t>> MoveShardCopy(GatewayContext& ctx, meta::ObjectVersion ve
   auto applied = co_await net::RunBlocking(ctx.blocking_pool, [&] { return ctx.store.MoveShards(moves); });
   if (!applied) co_return MakeError(Errc::kIo, "cannot record the new copy: " + applied.error().message);
   if (*applied == 0) co_return MakeError(Errc::kConflict, "the catalogue changed meanwhile");
-  co_return outcome->bytes_written;
+  co_return bytes_written;
 }
 
 }  // namespace holdfast::gateway

@@ -69,7 +69,9 @@ net::Task<Status> VerifyShardCopy(GatewayContext& context, meta::ObjectVersion v
 
 // Moves one committed shard copy (drain, rebalance): writes shard
 // rebuild.shard_index of `version` to rebuild.to_node_id from `plan.sources`
-// (put the shard's own index first to copy it rather than decode it), has
+// (put the shard's own index first to copy it rather than decode it: the
+// target node then fetches it from the old one directly, node to node, and
+// only if that fails does the copy go through the gateway), has
 // the new node verify it (VerifyShardCopy), then records it there with a
 // compare-and-set from rebuild.from_node_id; the old copy goes to GC.
 // Returns the bytes written. kConflict when the catalogue changed meanwhile

@@ -6,6 +6,9 @@
 //   GET    /v1/shards/{shard_id}?first_block=F&block_count=N
 //                                        200, body: kBlock/kError frames for blocks F..F+N-1
 //   GET    /v1/shards/{shard_id}/footer   200, the shard's footer as JSON
+//   GET    /v1/shards/{shard_id}/verify   200, the footer, once every block was read back and checked
+//   POST   /v1/shards/{shard_id}/copy     body {"from": "host:port"}: the node copies the shard
+//                                        from that node itself; 201 {"blocks": N} once durable
 //   DELETE /v1/shards/{shard_id}          204 (404 if absent); needs the gateway's
 //                                        X-Holdfast-Deletion authorisation (node/deletion_auth.h)
 //   GET    /v1/status                     200, node id, labels and usage as JSON

@@ -13,6 +13,7 @@
 #include "node/deletion_auth.h"
 #include "node/node_api.h"
 #include "node/scrubber.h"
+#include "node/shard_client.h"
 #include "storage/endian.h"
 #include "storage/shard_stream.h"
 
@@ -108,7 +109,11 @@ class NodeService {
     std::string_view rest = path.substr(kShardsPath.size());
     bool footer_only = false;
     bool verify = false;
-    if (rest.ends_with("/footer")) {
+    bool copy = false;
+    if (rest.ends_with("/copy")) {
+      rest.remove_suffix(std::string_view("/copy").size());
+      copy = true;
+    } else if (rest.ends_with("/footer")) {
       rest.remove_suffix(std::string_view("/footer").size());
       footer_only = true;
     } else if (rest.ends_with("/verify")) {
@@ -118,6 +123,14 @@ class NodeService {
     std::string shard_id(rest);
     if (!storage::IsValidShardId(shard_id)) {
       co_await SendError(out, 400, "invalid shard id");
+      co_return;
+    }
+    if (copy) {
+      if (request.method == "POST") {
+        co_await HandleCopy(shard_id, body, out);
+      } else {
+        co_await SendError(out, 405, "method not allowed");
+      }
       co_return;
     }
     if (verify) {
@@ -273,6 +286,72 @@ class NodeService {
       writer = std::move(*created);
     }
     co_await SendError(out, 400, "shard stream ended without a commit frame; nothing was stored");
+  }
+
+  // Copies a shard from another node (drain, rebalance): its footer and
+  // every block come from the node named in the body, {"from": "host:port"},
+  // each block verified on arrival, and are written and committed as a PUT
+  // does. The bytes go node to node; the gateway only asks, so a move costs
+  // one transfer instead of two (and no gateway hop across providers).
+  // Answers 201 {"blocks": N} once durable. A source that fails leaves
+  // nothing here: 502 if it could not be reached or broke off, 422 if a block
+  // or its footer was damaged, 404 if it has no such shard.
+  Task<void> HandleCopy(const std::string& shard_id, net::BodyReader& body, net::ResponseWriter& out) {
+    std::string text(4096, '\0');
+    auto got = co_await body.ReadFull(std::span<uint8_t>(reinterpret_cast<uint8_t*>(text.data()), text.size()));
+    if (!got) co_return;
+    text.resize(*got);
+    const nlohmann::json request = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (!request.is_object() || !request.contains("from") || !request["from"].is_string()) {
+      co_await SendError(out, 400, "a copy needs {\"from\": \"host:port\"} naming the source node");
+      co_return;
+    }
+    const std::string from = request["from"].get<std::string>();
+    net::ConnectionPool peers(std::chrono::milliseconds(2000));  // outlives the download below
+    auto copied = co_await CopyFrom(shard_id, from, &peers);
+    if (!copied) {
+      const Error& error = copied.error();
+      const int status = error.code == Errc::kUnavailable ? 502 : StatusFor(error);
+      co_await SendError(out, status, error.message);
+      co_return;
+    }
+    std::string answer = CommittedJson(*copied);
+    co_await SendJson(out, 201, std::move(answer));
+  }
+
+  // The copy itself; returns the blocks written. Errors name the source.
+  Task<Result<uint64_t>> CopyFrom(std::string shard_id, std::string from, net::ConnectionPool* peers) {
+    const std::string authorization = AuthorizationValue(secret_);
+    auto footer = co_await FetchShardFooter(peers, from, authorization, shard_id);
+    if (!footer) co_return MakeError(footer.error().code, "source node " + from + ": " + footer.error().message);
+    if (footer->version_id != VersionOf(shard_id) ||
+        std::to_string(footer->shard_index) != shard_id.substr(shard_id.find('.') + 1)) {
+      co_return MakeError(Errc::kCorrupt, "source node " + from + " sent the footer of another shard");
+    }
+    auto writer = store_.Create(shard_id, footer->block_size_bytes);
+    if (!writer) co_return writer.error();
+    auto download = co_await OpenShardDownload(peers, from, authorization, shard_id, 0, footer->block_count,
+                                               footer->block_size_bytes);
+    if (!download) co_return MakeError(download.error().code, "source node " + from + ": " + download.error().message);
+    auto block = std::make_unique_for_overwrite<uint8_t[]>(footer->block_size_bytes);
+    const std::span<uint8_t> payload(block.get(), footer->block_size_bytes);
+    for (uint64_t index = 0; index < footer->block_count; ++index) {
+      Status read = co_await (*download)->NextBlock(payload);
+      if (!read) {
+        co_return MakeError(read.error().code, "source node " + from + ", block " + std::to_string(index) +
+                                                   ": " + read.error().message);
+      }
+      Status appended = (*writer)->AppendBlock(payload, (*download)->last_checksum());
+      if (!appended) co_return appended.error();
+    }
+    storage::ShardWriter* const durable = writer->get();
+    const storage::ShardFooter committed_footer = *footer;
+    Status committed = co_await net::RunBlocking(pool_, [&] { return durable->Commit(committed_footer); });
+    if (!committed) {
+      HF_LOG_ERROR("commit of copied shard {} failed: {}", shard_id, committed.error().message);
+      co_return committed.error();
+    }
+    co_return footer->block_count;
   }
 
   Task<void> Commit(const std::string& shard_id, storage::ShardWriter* writer,

@@ -1,6 +1,7 @@
-// The node's shard PUT and GET over a real in-process HTTP server: frames
-// split at any byte, corrupt or malformed uploads refused with nothing
-// stored, verified blocks streamed back.
+// The node's shard PUT, GET and node-to-node copy over real in-process HTTP
+// servers: frames split at any byte, corrupt or malformed uploads refused
+// with nothing stored, verified blocks streamed back, copies that fail at
+// their source leaving nothing behind.
 #include "node/node_service.h"
 
 #include <gtest/gtest.h>
@@ -9,6 +10,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <thread>
 
@@ -83,42 +85,56 @@ class NodeServiceTest : public ::testing::Test {
     char pattern[] = "/tmp/hf_node_service_test.XXXXXX";
     ASSERT_NE(nullptr, ::mkdtemp(pattern));
     root_ = pattern;
-    auto store = storage::ShardStore::Open(root_ / "data");
-    ASSERT_TRUE(store.ok()) << store.error().message;
-    store_ = std::move(*store);
-    auto pin = DeletionKeyPin::Open(root_, "");
-    ASSERT_TRUE(pin.ok()) << pin.error().message;
-    pin_ = std::move(*pin);
-    auto server = net::HttpServer::Start(
-        io_, net::ServerOptions{},
-        MakeNodeHandler(*store_, std::string(kSecret), blocking_, nullptr, "n1", *pin_));
-    ASSERT_TRUE(server.ok()) << server.error().message;
-    server_ = std::move(*server);
+    StartNode(root_, "n1", &store_, &pin_, &server_);
   }
+  void StartNode(const fs::path& dir, const std::string& node_id, std::unique_ptr<storage::ShardStore>* store,
+                 std::unique_ptr<DeletionKeyPin>* pin, std::unique_ptr<net::HttpServer>* server) {
+    auto opened = storage::ShardStore::Open(dir / "data");
+    ASSERT_TRUE(opened.ok()) << opened.error().message;
+    *store = std::move(*opened);
+    auto pinned = DeletionKeyPin::Open(dir, "");
+    ASSERT_TRUE(pinned.ok()) << pinned.error().message;
+    *pin = std::move(*pinned);
+    auto started = net::HttpServer::Start(
+        io_, net::ServerOptions{},
+        MakeNodeHandler(**store, std::string(kSecret), blocking_, nullptr, node_id, **pin));
+    ASSERT_TRUE(started.ok()) << started.error().message;
+    *server = std::move(*started);
+  }
+  // A second node, for copies between nodes.
+  void StartPeer() {
+    fs::create_directories(root_ / "peer");
+    StartNode(root_ / "peer", "n2", &peer_store_, &peer_pin_, &peer_server_);
+  }
+  std::string PeerEndpoint() const { return "127.0.0.1:" + std::to_string(peer_server_->port()); }
   void TearDown() override {
     server_.reset();
+    peer_server_.reset();
     io_.Stop();
     io_.Join();
     blocking_.join();
     store_.reset();
+    peer_store_.reset();
     fs::remove_all(root_);
   }
 
   // Sends `body` as a chunked request body in pieces of the given sizes
   // (cycled), as a gateway's writes may split it anywhere.
   Answer Request(std::string method, std::string target, std::string body,
-                 std::vector<size_t> piece_sizes = {}) {
+                 std::vector<size_t> piece_sizes = {}, net::HttpServer* to = nullptr) {
     Answer answer;
+    if (to == nullptr) to = server_.get();
     net::RunOn(io_.context(0), [&]() -> Task<void> {
-      const std::string endpoint = "127.0.0.1:" + std::to_string(server_->port());
+      const std::string endpoint = "127.0.0.1:" + std::to_string(to->port());
       auto connection = co_await net::Connect(endpoint, std::chrono::milliseconds(2000));
       CO_ASSERT_OK(connection);
       net::Headers headers;
       headers.Set("Authorization", AuthorizationValue(kSecret));
       std::optional<uint64_t> length;
-      if (method != "PUT") length = 0;
+      if (method == "POST") length = body.size();
+      if (method != "PUT" && method != "POST") length = 0;
       CO_ASSERT_OK(co_await (*connection)->WriteRequestHead(method, target, headers, length));
-      if (method == "PUT") {
+      if (method == "PUT" || method == "POST") {
         size_t offset = 0;
         for (size_t piece = 0; offset < body.size(); ++piece) {
           size_t size = piece_sizes.empty() ? body.size() : piece_sizes[piece % piece_sizes.size()];
@@ -171,12 +187,19 @@ class NodeServiceTest : public ::testing::Test {
     EXPECT_TRUE(fs::is_empty(root_ / "data" / "tmp"));
   }
 
+  Answer Copy(const std::string& body) {
+    return Request("POST", std::string(kShardsPath) + kShardId + "/copy", body);
+  }
+
   fs::path root_;
-  std::unique_ptr<storage::ShardStore> store_;
-  std::unique_ptr<DeletionKeyPin> pin_;
   net::IoPool io_{1};
   boost::asio::thread_pool blocking_{1};
+  std::unique_ptr<storage::ShardStore> store_;
+  std::unique_ptr<DeletionKeyPin> pin_;
   std::unique_ptr<net::HttpServer> server_;
+  std::unique_ptr<storage::ShardStore> peer_store_;
+  std::unique_ptr<DeletionKeyPin> peer_pin_;
+  std::unique_ptr<net::HttpServer> peer_server_;
 };
 
 TEST_F(NodeServiceTest, StoresLargeBlocksSplitAtAnyByte) {
@@ -269,6 +292,74 @@ TEST_F(NodeServiceTest, GetStreamsVerifiedBlocks) {
   ASSERT_TRUE(end.ok());
   EXPECT_FALSE(end->has_value());
   EXPECT_EQ(0u, parser.buffered_bytes());
+}
+
+TEST_F(NodeServiceTest, CopiesAShardFromAnotherNode) {
+  StartPeer();
+  const auto blocks = RandomBlocks(100'000, 4);
+  ASSERT_EQ(201, Request("PUT", std::string(kShardsPath) + kShardId, UploadBody(blocks, 100'000), {},
+                         peer_server_.get()).status);
+  Answer answer = Copy("{\"from\": \"" + PeerEndpoint() + "\"}");
+  ASSERT_EQ(201, answer.status) << answer.body;
+  EXPECT_EQ("{\"blocks\":4}", answer.body);
+  ExpectStored(blocks);
+  auto reader = store_->OpenShard(kShardId);
+  ASSERT_TRUE(reader.ok());
+  EXPECT_EQ(storage::EncodeFooterJson(Footer(100'000, 4)), storage::EncodeFooterJson((*reader)->footer()));
+}
+
+TEST_F(NodeServiceTest, CopyFromANodeWithoutTheShardStoresNothing) {
+  StartPeer();
+  Answer answer = Copy("{\"from\": \"" + PeerEndpoint() + "\"}");
+  EXPECT_EQ(404, answer.status) << answer.body;
+  EXPECT_NE(answer.body.find("source node"), std::string::npos) << answer.body;
+  ExpectNothingStored();
+}
+
+TEST_F(NodeServiceTest, CopyOfADamagedShardStoresNothing) {
+  StartPeer();
+  const auto blocks = RandomBlocks(100'000, 4);
+  ASSERT_EQ(201, Request("PUT", std::string(kShardsPath) + kShardId, UploadBody(blocks, 100'000), {},
+                         peer_server_.get()).status);
+  // Damage one byte in the middle of the peer's shard file (inside a block).
+  fs::path file;
+  for (const auto& entry : fs::recursive_directory_iterator(root_ / "peer" / "data")) {
+    if (entry.is_regular_file() && entry.path().filename().string().find(kShardId) != std::string::npos) {
+      file = entry.path();
+    }
+  }
+  ASSERT_FALSE(file.empty());
+  std::fstream stream(file, std::ios::in | std::ios::out | std::ios::binary);
+  stream.seekg(static_cast<std::streamoff>(fs::file_size(file) / 2));
+  char byte = 0;
+  stream.read(&byte, 1);
+  stream.seekp(static_cast<std::streamoff>(fs::file_size(file) / 2));
+  byte = static_cast<char>(byte ^ 0x5a);
+  stream.write(&byte, 1);
+  stream.close();
+  Answer answer = Copy("{\"from\": \"" + PeerEndpoint() + "\"}");
+  EXPECT_EQ(422, answer.status) << answer.body;
+  EXPECT_NE(answer.body.find("block"), std::string::npos) << answer.body;
+  ExpectNothingStored();
+}
+
+TEST_F(NodeServiceTest, CopyFromAnUnreachableNodeStoresNothing) {
+  StartPeer();
+  const std::string gone = PeerEndpoint();
+  peer_server_.reset();  // nothing listens there any more
+  Answer answer = Copy("{\"from\": \"" + gone + "\"}");
+  EXPECT_EQ(502, answer.status) << answer.body;
+  ExpectNothingStored();
+}
+
+TEST_F(NodeServiceTest, CopyNeedsASourceNode) {
+  for (const std::string body : {"", "{}", "{\"from\": 3}", "not json"}) {
+    Answer answer = Copy(body);
+    EXPECT_EQ(400, answer.status) << body;
+    EXPECT_NE(answer.body.find("source node"), std::string::npos) << answer.body;
+  }
+  EXPECT_EQ(405, Request("GET", std::string(kShardsPath) + kShardId + "/copy", "").status);
+  ExpectNothingStored();
 }
 
 }  // namespace
