@@ -146,10 +146,16 @@ Task<Result<uint64_t>> NodeClient::CopyShard(std::string endpoint, std::string s
   headers.Set("Authorization", authorization_);
   headers.Set("Content-Type", "application/json");
   const std::string body = nlohmann::json{{"from", from_endpoint}}.dump();
-  // As long as the longest transfer, like a verify.
-  auto response = co_await net::Fetch(pool_.get(), endpoint, "POST", ShardTarget(shard_id) + "/copy", headers, body,
+  // The node answers once the copy is durable: wait as long as the longest
+  // transfer, like a verify. A fresh connection (no pool): Fetch retries a
+  // pooled one that fails before answering, and a copy is not to be started
+  // twice at once.
+  auto response = co_await net::Fetch(nullptr, endpoint, "POST", ShardTarget(shard_id) + "/copy", headers, body,
                                       std::chrono::milliseconds(600000));
   if (!response) co_return response.error();
+  if (response->status == 502) {
+    co_return MakeError(Errc::kUnavailable, std::string(kCopySourceUnreachable) + response->body);
+  }
   if (response->status != 201) {
     co_return MakeError(node::ErrcForNodeStatus(response->status),
                         node::NodeErrorMessage(response->status, response->body));

@@ -74,7 +74,10 @@ class NodeClient {
   // Returns the blocks the copy holds, durable. kCorrupt if the source's
   // copy is damaged, kNotFound if it has none, kUnavailable if either node
   // could not be reached or the source broke off.
+  // A target that could not reach the source (or lost it midway) answers
+  // kUnavailable with a message starting kCopySourceUnreachable.
   net::Task<Result<uint64_t>> CopyShard(std::string endpoint, std::string shard_id, std::string from_endpoint);
+  static constexpr std::string_view kCopySourceUnreachable = "the node could not read the source: ";
   // Has the node read the whole shard back from its disk, checking every
   // block's checksum; returns its footer. kCorrupt if a block failed.
   net::Task<Result<storage::ShardFooter>> VerifyShard(std::string endpoint, std::string shard_id);

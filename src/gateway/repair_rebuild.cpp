@@ -1,7 +1,9 @@
 #include "gateway/repair_rebuild.h"
 
 #include <algorithm>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "common/log.h"
@@ -455,6 +457,28 @@ Task<void> Pace(GatewayContext& ctx, RateLimiter* limiter, uint64_t bytes) {
   if (wait_ms > 0) co_await net::SleepFor(std::chrono::milliseconds(wait_ms));
 }
 
+// Node pairs whose direct copies failed for want of a connection: nodes at
+// different providers may not reach each other (only the gateway reaches
+// every node), and each move would otherwise wait for a connect timeout
+// before falling back. Such a pair moves through the gateway for a while.
+class UnreachablePairs {
+ public:
+  static constexpr int64_t kBackoffMs = 10 * 60 * 1000;
+  bool Skip(const std::string& from, const std::string& to, int64_t now_ms) {
+    std::lock_guard lock(mutex_);
+    auto it = until_ms_.find({from, to});
+    return it != until_ms_.end() && it->second > now_ms;
+  }
+  void Failed(const std::string& from, const std::string& to, int64_t now_ms) {
+    std::lock_guard lock(mutex_);
+    until_ms_[{from, to}] = now_ms + kBackoffMs;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<std::pair<std::string, std::string>, int64_t> until_ms_;
+};
+
 // The target node fetches the copy from the old one itself (drain and
 // rebalance move readable shards): one transfer per byte instead of two, and
 // none through the gateway. Nullopt when there is no readable old copy or
@@ -465,21 +489,27 @@ Task<std::optional<uint64_t>> CopyNodeToNode(GatewayContext& ctx, const meta::Ob
                                              RateLimiter* limiter) {
   const int index = rebuild.shard_index;
   if (std::find(plan.sources.begin(), plan.sources.end(), index) == plan.sources.end()) co_return std::nullopt;
-  auto from = ctx.ReachableEndpoint(version.shards[index].node_id);
+  const std::string& from_node = version.shards[index].node_id;
+  auto& unreachable = ctx.ServiceState<UnreachablePairs>();
+  if (unreachable.Skip(from_node, rebuild.to_node_id, ctx.clock.MonotonicMs())) co_return std::nullopt;
+  auto from = ctx.ReachableEndpoint(from_node);
   auto to = ctx.ReachableEndpoint(rebuild.to_node_id);
   if (!from || !to) co_return std::nullopt;
+  // Paced before the copy, by the shard's size in the catalogue: the node
+  // copies at its own speed once asked.
+  const uint64_t stripe_bytes = uint64_t(version.block_size_bytes) * version.data_shard_count;
+  const uint64_t expected_blocks = stripe_bytes == 0 ? 0 : (version.size_bytes + stripe_bytes - 1) / stripe_bytes;
+  co_await Pace(ctx, limiter, expected_blocks * version.block_size_bytes);
   auto blocks = co_await ctx.nodes.CopyShard(*to, ShardId(version.version_id, index), *from);
   if (!blocks) {
     HF_LOG_WARN("copying shard {} of {} from node {} to node {} directly failed ({}); moving it through the gateway",
-                index, version.version_id, version.shards[index].node_id, rebuild.to_node_id,
-                blocks.error().message);
+                index, version.version_id, from_node, rebuild.to_node_id, blocks.error().message);
+    if (blocks.error().message.starts_with(NodeClient::kCopySourceUnreachable)) {
+      unreachable.Failed(from_node, rebuild.to_node_id, ctx.clock.MonotonicMs());
+    }
     co_return std::nullopt;
   }
-  // Paced after the fact: the node copies at its own speed, and the next
-  // move waits for the budget this one spent.
-  const uint64_t bytes = *blocks * version.block_size_bytes;
-  co_await Pace(ctx, limiter, bytes);
-  co_return bytes;
+  co_return *blocks * version.block_size_bytes;
 }
 
 Task<Result<uint64_t>> MoveShardCopy(GatewayContext& ctx, meta::ObjectVersion version, RepairPlan plan,

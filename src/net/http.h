@@ -193,8 +193,9 @@ struct SimpleResponse {
 
 // A whole request/response with small bodies, e.g. heartbeats. Uses `pool`
 // when given, retrying once on a fresh connection if a reused one fails
-// before any response arrived. Fails with kUnavailable on connection errors
-// or timeout (`timeout` bounds the whole exchange), kTooLarge if the
+// before any response arrived (so pass no pool for a request that must not
+// be sent twice). Fails with kUnavailable on connection errors or timeout
+// (`timeout` bounds the whole exchange, however long), kTooLarge if the
 // response body exceeds 16 MiB.
 Task<Result<SimpleResponse>> Fetch(ConnectionPool* pool, const std::string& endpoint,
                                    std::string_view method, std::string_view target,

@@ -82,7 +82,9 @@ class BeastClientConnection final : public ClientConnection {
     stream_.close();
   }
 
-  // Bounds every following operation (e.g. Fetch's overall timeout).
+  // Bounds every following operation instead of the default per-operation
+  // timeout (Fetch's overall timeout: an answer that takes minutes, such as
+  // a node verifying or copying a large shard, is waited for that long).
   void set_deadline(std::optional<Clock::time_point> deadline) { deadline_ = deadline; }
   const void* context_key() {
     return &asio::query(stream_.get_executor(), asio::execution::context);
@@ -106,9 +108,8 @@ class BeastClientConnection final : public ClientConnection {
   }
   Task<Status> WriteSerializer(std::string_view what);
   Clock::time_point OperationDeadline() const {
-    Clock::time_point expiry = Clock::now() + kDefaultOperationTimeout;
-    if (deadline_ && *deadline_ < expiry) expiry = *deadline_;
-    return expiry;
+    if (deadline_) return *deadline_;
+    return Clock::now() + kDefaultOperationTimeout;
   }
 
   beast::tcp_stream stream_;
