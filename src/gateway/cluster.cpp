@@ -24,26 +24,34 @@ ClusterView::ClusterView(const Clock& clock, std::chrono::milliseconds heartbeat
       loss_grace_ms_(loss_grace.count()) {}
 
 void ClusterView::Load(const std::vector<meta::NodeRecord>& nodes) {
-  std::lock_guard lock(mutex_);
-  const int64_t now = clock_.MonotonicMs();
-  for (const auto& record : nodes) {
-    auto [it, added] = nodes_.try_emplace(record.id);
-    it->second.view.record = record;
-    if (added) it->second.known_since_mono_ms = now;
+  {
+    std::lock_guard lock(mutex_);
+    const int64_t now = clock_.MonotonicMs();
+    for (const auto& record : nodes) {
+      auto [it, added] = nodes_.try_emplace(record.id);
+      it->second.view.record = record;
+      if (added) it->second.known_since_mono_ms = now;
+    }
   }
+  changes_.Notify();
 }
 
 meta::NodeRecord ClusterView::OnHeartbeat(const node::Heartbeat& beat) {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   const int64_t now_mono = clock_.MonotonicMs();
   auto [it, added] = nodes_.try_emplace(beat.id);
   Entry& entry = it->second;
   if (added) entry.known_since_mono_ms = now_mono;
+  // Anything but a routine beat of a node that was up: someone may wait.
+  bool changed = added || !entry.beaten || HealthLocked(beat.id) != NodeHealth::kUp ||
+                 entry.view.read_only != beat.read_only;
   if (!added && LostLocked(entry, now_mono)) {
     ++entry.view.returns_after_loss;
+    changed = true;
   } else if (entry.beaten && (now_mono - entry.last_beat_mono_ms > heartbeat_timeout_ms_ ||
                               (!beat.boot_id.empty() && beat.boot_id != entry.boot_id))) {
     ++entry.view.rejoins;
+    changed = true;
   }
   entry.boot_id = beat.boot_id;
   meta::NodeRecord& record = entry.view.record;
@@ -59,13 +67,17 @@ meta::NodeRecord ClusterView::OnHeartbeat(const node::Heartbeat& beat) {
   entry.view.read_only = beat.read_only;
   if (beat.shard_count == 0 && (!entry.beaten || entry.view.shard_count > 0)) {
     ++entry.view.empty_reports;
+    changed = true;
   }
   entry.beaten = true;
   entry.view.shard_count = beat.shard_count;
   entry.view.scrub = beat.scrub;
   entry.last_beat_mono_ms = now_mono;
   entry.suspect_until_mono_ms = -1;
-  return record;
+  meta::NodeRecord persisted = record;
+  lock.unlock();
+  if (changed) changes_.Notify();
+  return persisted;
 }
 
 void ClusterView::MarkSuspect(const std::string& node_id) {
@@ -115,8 +127,13 @@ std::optional<meta::DrainState> ClusterView::DrainLocked(const meta::NodeRecord&
 }
 
 void ClusterView::SetDrains(std::vector<meta::Drain> drains) {
-  std::lock_guard lock(mutex_);
-  drains_ = std::move(drains);
+  bool changed = false;
+  {
+    std::lock_guard lock(mutex_);
+    changed = drains != drains_;
+    drains_ = std::move(drains);
+  }
+  if (changed) changes_.Notify();
 }
 
 std::vector<meta::Drain> ClusterView::Drains() const {

@@ -16,6 +16,12 @@
 // objects get a layout and nodes from the nodes that stay. The view keeps a
 // copy of the drains table, refreshed with SetDrains().
 //
+// changes() announces what background services wait for (a node registered,
+// came up, came back after loss or restarted, reported itself empty, turned
+// read-only or writable; the drains changed), so a drain starts
+// and a returned node is reconciled as soon as that happens, not at the next
+// poll. Time passing (up -> down -> lost) is not announced.
+//
 // Thread-safe: all methods lock one mutex; none does I/O while holding it.
 #pragma once
 
@@ -29,6 +35,7 @@
 
 #include "common/clock.h"
 #include "meta/meta_store.h"
+#include "net/http.h"
 #include "node/node_api.h"
 #include "placement/placement.h"
 
@@ -87,6 +94,8 @@ class ClusterView {
   std::vector<std::string> NodesOf(meta::DrainScope scope, const std::string& name) const;
   size_t up_count() const;
 
+  net::ChangeSignal& changes() { return changes_; }
+
  private:
   struct Entry {
     NodeView view;
@@ -108,6 +117,7 @@ class ClusterView {
   mutable std::mutex mutex_;
   std::map<std::string, Entry> nodes_;
   std::vector<meta::Drain> drains_;
+  net::ChangeSignal changes_;
 };
 
 }  // namespace holdfast::gateway

@@ -35,6 +35,40 @@ TEST(ClusterViewTest, NodesGoDownWhenHeartbeatsStop) {
   EXPECT_EQ(view.Node("b1")->health, NodeHealth::kUp);
 }
 
+TEST(ClusterViewTest, AnnouncesChangesButNotRoutineBeats) {
+  FakeClock clock;
+  ClusterView view(clock, std::chrono::milliseconds(3000), std::chrono::milliseconds(1000),
+                   std::chrono::milliseconds(10000));
+  node::Heartbeat beat = Beat("a1", "a");
+  beat.shard_count = 7;
+  uint64_t seen = view.changes().generation();
+  view.OnHeartbeat(beat);  // a new node
+  EXPECT_NE(view.changes().generation(), seen);
+  seen = view.changes().generation();
+  clock.now_ms += 1000;
+  view.OnHeartbeat(beat);  // routine
+  EXPECT_EQ(view.changes().generation(), seen);
+  beat.read_only = true;
+  view.OnHeartbeat(beat);
+  EXPECT_NE(view.changes().generation(), seen);
+  seen = view.changes().generation();
+  clock.now_ms += 5000;  // down, then back
+  view.OnHeartbeat(beat);
+  EXPECT_NE(view.changes().generation(), seen);
+  seen = view.changes().generation();
+  beat.shard_count = 0;  // re-provisioned empty
+  view.OnHeartbeat(beat);
+  EXPECT_NE(view.changes().generation(), seen);
+
+  const std::vector<meta::Drain> drains{meta::Drain{meta::DrainScope::kNode, "a1"}};
+  seen = view.changes().generation();
+  view.SetDrains(drains);
+  EXPECT_NE(view.changes().generation(), seen);
+  seen = view.changes().generation();
+  view.SetDrains(drains);  // a refresh that found nothing new
+  EXPECT_EQ(view.changes().generation(), seen);
+}
+
 TEST(ClusterViewTest, ANodeBackFromDownOrRestartedRejoins) {
   FakeClock clock;
   ClusterView view(clock, std::chrono::milliseconds(3000), std::chrono::milliseconds(1000),

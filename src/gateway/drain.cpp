@@ -55,6 +55,7 @@ class DrainService {
     while (!stopping) {
       co_await RefreshDrains(ctx_);
       last_refresh_ms_ = ctx_.clock.MonotonicMs();
+      seen_changes_ = ctx_.cluster.changes().generation();
       const std::vector<NodeView> views = ctx_.cluster.Nodes();
       handled_topology_ = Topology(views);
       uint64_t moved = 0;
@@ -73,8 +74,12 @@ class DrainService {
  private:
   Task<void> WaitForChange(const std::atomic<bool>& stopping, int64_t max_ms) {
     const int64_t until_ms = ctx_.clock.MonotonicMs() + max_ms;
+    uint64_t seen = seen_changes_;
     while (!stopping && ctx_.clock.MonotonicMs() < until_ms) {
-      co_await net::SleepFor(kPoll);
+      // A drain started through this gateway refreshes the view itself, which
+      // wakes us; one started through another gateway waits for a refresh.
+      co_await ctx_.cluster.changes().WaitAfter(seen, kPoll);
+      seen = ctx_.cluster.changes().generation();
       if (ctx_.clock.MonotonicMs() - last_refresh_ms_ >= kRefreshMs) {
         co_await RefreshDrains(ctx_);
         last_refresh_ms_ = ctx_.clock.MonotonicMs();
@@ -206,6 +211,7 @@ class DrainService {
   GatewayContext& ctx_;
   const std::vector<net::Executor> workers_;  // I/O threads the moves run on
   std::string handled_topology_;
+  uint64_t seen_changes_ = 0;  // ClusterView::changes() when handled_topology_ was taken
   int64_t last_refresh_ms_ = 0;
   std::atomic<uint64_t> moved_ = 0;  // shards moved since start (by every worker)
 };

@@ -27,6 +27,8 @@ constexpr int kNodePageSize = 256;
 // repair's memory. A rebuild waits on reads, an fsync and catalogue calls
 // much of its life: eight keep the threads busy where four left them idle.
 constexpr size_t kParallelVersions = 8;
+// Also how soon a node turning lost (time passing, which nothing announces)
+// is noticed while idle; announced changes wake the service at once.
 constexpr std::chrono::milliseconds kIdlePoll{250};
 constexpr int64_t kIdleRecheckMs = 5000;
 
@@ -128,8 +130,9 @@ class RepairService {
   Task<void> WaitForChange(const std::atomic<bool>& stopping) {
     const int64_t until_ms = ctx_.clock.MonotonicMs() + kIdleRecheckMs;
     while (!stopping && ctx_.clock.MonotonicMs() < until_ms) {
+      const uint64_t seen = ctx_.cluster.changes().generation();
       if (Topology(ctx_.cluster.Nodes()) != handled_topology_) co_return;
-      co_await net::SleepFor(kIdlePoll);
+      co_await ctx_.cluster.changes().WaitAfter(seen, kIdlePoll);
     }
   }
 

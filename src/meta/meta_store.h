@@ -342,6 +342,7 @@ struct Drain {
   DrainState state = DrainState::kDraining;
   int64_t started_unix_ms = 0;
   int64_t retired_unix_ms = 0;  // 0 while draining
+  bool operator==(const Drain&) const = default;
 };
 
 // What still lives on a set of nodes.

@@ -229,4 +229,27 @@ auto RunBlocking(boost::asio::thread_pool& pool, Fn fn) -> Task<decltype(fn())> 
 // Sleeps on the calling coroutine's executor.
 Task<void> SleepFor(std::chrono::milliseconds duration);
 
+// Lets coroutines sleep until something changes instead of polling often:
+// a background service notes generation(), looks at the state, and waits
+// with WaitAfter(); any thread's Notify() after that wakes it at once. The
+// timeout is a fallback for changes nobody announces (time passing).
+// Waiters must run on single-threaded executors (IoPool's contexts are).
+class ChangeSignal {
+ public:
+  ChangeSignal();
+  ~ChangeSignal();
+  ChangeSignal(const ChangeSignal&) = delete;
+  ChangeSignal& operator=(const ChangeSignal&) = delete;
+
+  uint64_t generation() const;
+  // Wakes every waiter; thread-safe.
+  void Notify();
+  // Returns once generation() differs from `seen`, or after `timeout`.
+  Task<void> WaitAfter(uint64_t seen, std::chrono::milliseconds timeout);
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
+
 }  // namespace holdfast::net

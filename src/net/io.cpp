@@ -2,11 +2,13 @@
 // interfaces. No Beast here.
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 
 #include <cstdio>
 #include <exception>
+#include <mutex>
 
 #include "net/http.h"
 
@@ -106,6 +108,43 @@ Task<std::vector<Status>> ParallelAll(std::vector<Task<Status>> tasks) {
 Task<void> SleepFor(std::chrono::milliseconds duration) {
   asio::steady_timer timer(co_await asio::this_coro::executor, duration);
   (void)co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+struct ChangeSignal::State {
+  std::mutex mutex;
+  uint64_t generation = 0;
+  std::vector<std::shared_ptr<asio::steady_timer>> waiters;
+};
+
+ChangeSignal::ChangeSignal() : state_(std::make_shared<State>()) {}
+ChangeSignal::~ChangeSignal() = default;
+
+uint64_t ChangeSignal::generation() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->generation;
+}
+
+void ChangeSignal::Notify() {
+  std::lock_guard lock(state_->mutex);
+  ++state_->generation;
+  // A timer is only touched on its own executor. The waiter registered and
+  // started waiting in one step on a single-threaded executor, so the
+  // cancel cannot run before the wait has begun.
+  for (const auto& timer : state_->waiters) {
+    asio::post(timer->get_executor(), [timer] { timer->cancel(); });
+  }
+}
+
+Task<void> ChangeSignal::WaitAfter(uint64_t seen, std::chrono::milliseconds timeout) {
+  auto timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor, timeout);
+  {
+    std::lock_guard lock(state_->mutex);
+    if (state_->generation != seen) co_return;
+    state_->waiters.push_back(timer);
+  }
+  (void)co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+  std::lock_guard lock(state_->mutex);
+  std::erase(state_->waiters, timer);
 }
 
 Task<Result<size_t>> BodyReader::ReadFull(std::span<uint8_t> buffer) {

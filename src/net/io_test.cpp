@@ -4,6 +4,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include <stdexcept>
+#include <thread>
 
 #include "net/http.h"
 #include "net/test_util.h"
@@ -31,6 +32,56 @@ TEST(SleepForTest, Sleeps) {
     const auto start = Clock::now();
     co_await SleepFor(20ms);
     EXPECT_GE(Clock::now() - start, 20ms);
+  });
+}
+
+TEST(ChangeSignalTest, ReturnsAtOnceIfNotifiedSinceSeen) {
+  IoPool pool(1);
+  ChangeSignal signal;
+  const uint64_t seen = signal.generation();
+  signal.Notify();
+  EXPECT_NE(signal.generation(), seen);
+  RunOn(pool.context(0), [&]() -> Task<void> {
+    const auto start = Clock::now();
+    co_await signal.WaitAfter(seen, 10s);
+    EXPECT_LT(Clock::now() - start, 5s);
+  });
+}
+
+TEST(ChangeSignalTest, TimesOutWithoutNotify) {
+  IoPool pool(1);
+  ChangeSignal signal;
+  RunOn(pool.context(0), [&]() -> Task<void> {
+    const auto start = Clock::now();
+    co_await signal.WaitAfter(signal.generation(), 20ms);
+    EXPECT_GE(Clock::now() - start, 20ms);
+  });
+}
+
+Task<Status> WaitForSignal(ChangeSignal& signal, uint64_t seen) {
+  co_await signal.WaitAfter(seen, 10s);
+  co_return Status::Ok();
+}
+
+Task<Status> NotifyFromAnotherThread(ChangeSignal& signal) {
+  std::thread([&signal] { signal.Notify(); }).join();
+  co_return Status::Ok();
+}
+
+TEST(ChangeSignalTest, NotifyFromAnotherThreadWakesEveryWaiter) {
+  IoPool pool(1);
+  ChangeSignal signal;
+  RunOn(pool.context(0), [&]() -> Task<void> {
+    const auto start = Clock::now();
+    const uint64_t seen = signal.generation();
+    // ParallelAll starts them in order on this one thread: the notifier runs
+    // once both waiters are waiting.
+    std::vector<Task<Status>> tasks;
+    tasks.push_back(WaitForSignal(signal, seen));
+    tasks.push_back(WaitForSignal(signal, seen));
+    tasks.push_back(NotifyFromAnotherThread(signal));
+    (void)co_await ParallelAll(std::move(tasks));
+    EXPECT_LT(Clock::now() - start, 5s);
   });
 }
 
