@@ -9,6 +9,10 @@ in the same run (BENCHMARKS.md, "Repair and drain").
    writes and fsyncs it (what a node does with a shard).
 2. Loopback: one TCP stream of --loopback-mib over 127.0.0.1 (what a rebuilt
    shard crosses on its way to its node).
+   Both are measured three times, before the cluster starts, between the
+   repairs and the drain, and after the drain (the cluster idle), and the
+   median is the reference: on a shared machine one disk measurement can be
+   off by a factor of four.
 3. Starts `holdfast dev` (3 providers x 3 nodes, repair and drain rate limits
    lifted) and fills it with --data-mib of objects.
 4. Repair: kills one node and wipes its disk; once the gateway counts it
@@ -18,6 +22,8 @@ in the same run (BENCHMARKS.md, "Repair and drain").
    rate = rebuilt shard bytes / that time. (Loss detection and the node's
    own start-up are the operator's and the grace's time, not repair's;
    they are printed apart as restart_s.)
+   Then the same for a whole provider: its three nodes killed and wiped at
+   once, each version rebuilding three shards from the five left.
 5. Drain: adds a node to one provider, drains another node of it
    (`holdfast node drain`), rate = moved shard bytes / drain time.
 No client load runs meanwhile. Also prints the CPU time the cluster's
@@ -29,6 +35,7 @@ import os
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -266,9 +273,15 @@ def main():
     args = parser.parse_args()
     directory = args.dir or tempfile.mkdtemp(prefix="holdfast-repairbench-")
     os.makedirs(directory, exist_ok=True)
+    disks, loopbacks = [], []
+
+    def measure_references():
+        os.sync()  # the cluster's own write-back would otherwise be measured too
+        disks.append(disk_write_rate(directory, args.disk_mib))
+        loopbacks.append(loopback_rate(args.loopback_mib))
+
     try:
-        disk = disk_write_rate(directory, args.disk_mib)
-        loopback = loopback_rate(args.loopback_mib)
+        measure_references()
         cluster = Cluster(args.binary, directory)
         try:
             objects = fill(cluster, args.data_mib, args.object_mib)
@@ -279,13 +292,18 @@ def main():
             provider_nodes = [n for n in nodes if n["provider"] == provider]
             wipe_bytes, wipe_s, wipe_restart_s, wipe_cpu = measure_repair(cluster, provider_nodes, objects,
                                                                     args.perf_dir, "repair-provider")
+            measure_references()
             drain_bytes, drain_s, drain_cpu = measure_drain(cluster, args.perf_dir)
+            measure_references()
         finally:
             cluster.stop()
+        disk, loopback = statistics.median(disks), statistics.median(loopbacks)
         reference = min(disk, loopback)
         rows = {
             "disk_write_mib_s": disk / MIB,
             "loopback_mib_s": loopback / MIB,
+            "disk_write_samples_mib_s": [round(d / MIB) for d in disks],
+            "loopback_samples_mib_s": [round(l / MIB) for l in loopbacks],
             "objects": objects,
             "repair_mib": repair_bytes / MIB, "repair_s": repair_s,
             "repair_mib_s": repair_bytes / MIB / repair_s,
@@ -306,8 +324,10 @@ def main():
         if args.json:
             print(json.dumps(rows))
         else:
-            print(f"disk write (1 MiB writes + fsync)  {rows['disk_write_mib_s']:8.0f} MiB/s")
-            print(f"loopback TCP, one stream           {rows['loopback_mib_s']:8.0f} MiB/s")
+            print(f"disk write (1 MiB writes + fsync)  {rows['disk_write_mib_s']:8.0f} MiB/s (median of "
+                  f"{', '.join(map(str, rows['disk_write_samples_mib_s']))})")
+            print(f"loopback TCP, one stream           {rows['loopback_mib_s']:8.0f} MiB/s (median of "
+                  f"{', '.join(map(str, rows['loopback_samples_mib_s']))})")
             print(f"repair, one node lost: {rows['repair_mib']:.0f} MiB rebuilt in {repair_s:.1f} s = "
                   f"{rows['repair_mib_s']:.0f} MiB/s ({rows['repair_ratio']:.0%} of the lower); "
                   f"{rows['repair_cpu_ms_per_mib']:.1f} CPU ms/MiB; node restart {restart_s:.1f} s not counted")
